@@ -1,0 +1,1 @@
+"""VoiceBridge: voices between left-behind children and their families."""

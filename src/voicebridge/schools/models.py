@@ -1,0 +1,70 @@
+"""Schools, their classes, staff, and the children they enrol."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Column, Field, SQLModel, UniqueConstraint
+
+from voicebridge.db import JSONType, UTCDateTime, new_id, utcnow
+
+
+class School(SQLModel, table=True):
+    __tablename__ = "schools"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    region: str = Field(max_length=200)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    # [{"weekday": 0-6 (Monday=0), "start": "18:30", "end": "19:30"}, ...] in the school's zone.
+    listening_hours: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SchoolClass(SQLModel, table=True):
+    __tablename__ = "school_classes"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class StaffRole(StrEnum):
+    admin = "admin"
+    teacher = "teacher"
+    counsellor = "counsellor"
+
+
+class StaffMembership(SQLModel, table=True):
+    __tablename__ = "staff_memberships"
+    __table_args__ = (UniqueConstraint("school_id", "user_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    role: StaffRole = Field(max_length=20)
+    is_safeguarding_contact: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class Child(SQLModel, table=True):
+    """A child's school record. Its id is the child's ``users.id``."""
+
+    __tablename__ = "children"
+
+    id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
+    class_id: uuid.UUID = Field(foreign_key="school_classes.id", index=True)
+    given_name: str = Field(max_length=60)
+    family_name: str = Field(max_length=60)
+    birth_year: int
+    pin_hash: str = Field(max_length=255)
+    pin_failures: int = 0
+    pin_locked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    enrolled_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
