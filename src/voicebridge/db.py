@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Engine, MetaData, event
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import NullPool
@@ -16,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from voicebridge import clock
+from voicebridge.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -93,9 +96,26 @@ def get_session(request: Request) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except DomainError as exc:
+            if exc.persist:
+                session.commit()
+            else:
+                session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def enum_type(enum_cls: type[StrEnum]) -> SAEnum:
+    """Enums as plain strings: new members need no ALTER TYPE on PostgreSQL."""
+    return SAEnum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=30,
+        values_callable=lambda e: [m.value for m in e],
+    )

@@ -33,12 +33,16 @@ class DomainError(Exception):
         detail: str | None = None,
         *,
         headers: dict[str, str] | None = None,
+        persist: bool = False,
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = headers or {}
         self.extra = extra
+        # A failed guess (password, PIN, code) must still be counted although the
+        # request fails: the session dependency commits instead of rolling back.
+        self.persist = persist
 
 
 class NotFound(DomainError):
@@ -52,8 +56,8 @@ class Unauthorized(DomainError):
     slug = "unauthorized"
     title = "Authentication required"
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+    def __init__(self, detail: str | None = None, *, persist: bool = False, **extra: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, persist=persist, **extra)
 
 
 class Forbidden(DomainError):
@@ -85,8 +89,10 @@ class TooManyAttempts(DomainError):
     slug = "too-many-attempts"
     title = "Too many attempts"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int = 60, persist: bool = False
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, persist=persist)
 
 
 class PayloadTooLarge(DomainError):

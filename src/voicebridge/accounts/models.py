@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlmodel import Column, Field, SQLModel
 
-from voicebridge.db import UTCDateTime, new_id, utcnow
+from voicebridge.db import UTCDateTime, enum_type, new_id, utcnow
 
 
 class Role(StrEnum):
@@ -24,12 +24,14 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    role: Role = Field(index=True, max_length=20)
+    role: Role = Field(index=True, sa_type=enum_type(Role))
     # Phone number for guardians, phone or e-mail for staff and volunteers; None for children.
     login: str | None = Field(default=None, unique=True, max_length=120)
     display_name: str = Field(max_length=120)
     password_hash: str | None = Field(default=None, max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
     @property

@@ -20,8 +20,12 @@ class AuthSession(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
-    device_id: uuid.UUID | None = Field(default=None, foreign_key="devices.id", index=True, ondelete="CASCADE")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    device_id: uuid.UUID | None = Field(
+        default=None, foreign_key="devices.id", index=True, ondelete="CASCADE"
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     revoked_reason: str | None = Field(default=None, max_length=40)
@@ -33,7 +37,9 @@ class RefreshToken(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     session_id: uuid.UUID = Field(foreign_key="auth_sessions.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
@@ -48,7 +54,9 @@ class Device(SQLModel, table=True):
     name: str = Field(max_length=120)
     token_hash: str = Field(max_length=64, unique=True)
     created_by: uuid.UUID = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -66,4 +74,6 @@ class Attempt(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     scope: str = Field(max_length=20, index=True)
     key: str = Field(max_length=200, index=True)
-    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True))
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
+    )

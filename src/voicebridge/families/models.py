@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlmodel import Column, Field, SQLModel
 
-from voicebridge.db import JSONType, UTCDateTime, new_id, utcnow
+from voicebridge.db import JSONType, UTCDateTime, enum_type, new_id, utcnow
 
 
 class Relation(StrEnum):
@@ -27,11 +27,13 @@ class Invitation(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     child_id: uuid.UUID = Field(foreign_key="children.id", index=True, ondelete="CASCADE")
     school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
-    relation: Relation = Field(max_length=20)
+    relation: Relation = Field(sa_type=enum_type(Relation))
     code_hash: str = Field(max_length=64, unique=True)
     note: str | None = Field(default=None, max_length=500)
     created_by: uuid.UUID = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     redeemed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     redeemed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
@@ -46,10 +48,12 @@ class GuardianLink(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     child_id: uuid.UUID = Field(foreign_key="children.id", index=True, ondelete="CASCADE")
     guardian_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
-    relation: Relation = Field(max_length=20)
+    relation: Relation = Field(sa_type=enum_type(Relation))
     invitation_id: uuid.UUID = Field(foreign_key="invitations.id")
     verified_by: uuid.UUID = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     revoked_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     revoked_reason: str | None = Field(default=None, max_length=500)
@@ -67,5 +71,7 @@ class Consent(SQLModel, table=True):
     notice_version: str = Field(max_length=40)
     purposes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     retention_days: int
-    given_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    given_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

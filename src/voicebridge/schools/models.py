@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlmodel import Column, Field, SQLModel, UniqueConstraint
 
-from voicebridge.db import JSONType, UTCDateTime, new_id, utcnow
+from voicebridge.db import JSONType, UTCDateTime, enum_type, new_id, utcnow
 
 
 class School(SQLModel, table=True):
@@ -19,8 +19,12 @@ class School(SQLModel, table=True):
     region: str = Field(max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     # [{"weekday": 0-6 (Monday=0), "start": "18:30", "end": "19:30"}, ...] in the school's zone.
-    listening_hours: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    listening_hours: list[dict[str, object]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class SchoolClass(SQLModel, table=True):
@@ -30,7 +34,9 @@ class SchoolClass(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class StaffRole(StrEnum):
@@ -46,9 +52,11 @@ class StaffMembership(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
-    role: StaffRole = Field(max_length=20)
+    role: StaffRole = Field(sa_type=enum_type(StaffRole))
     is_safeguarding_contact: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
@@ -66,5 +74,7 @@ class Child(SQLModel, table=True):
     pin_hash: str = Field(max_length=255)
     pin_failures: int = 0
     pin_locked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    enrolled_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    enrolled_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

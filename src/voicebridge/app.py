@@ -1,0 +1,63 @@
+"""The FastAPI application: routers, middleware, error handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from voicebridge.accounts.router import router as accounts_router
+from voicebridge.auth.passwords import Passwords
+from voicebridge.auth.router import router as auth_router
+from voicebridge.config import Settings, get_settings
+from voicebridge.db import make_engine
+from voicebridge.errors import install_error_handlers
+from voicebridge.families.router import router as families_router
+from voicebridge.ops import Metrics, install_middleware
+from voicebridge.ops import router as ops_router
+from voicebridge.schools.router import router as schools_router
+from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.factory import make_store
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, accounts_router, schools_router, families_router):
+        api.include_router(router)
+    return api
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    store: ObjectStore | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="VoiceBridge",
+        version="0.1.0",
+        summary="Voices between left-behind children and their families",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.store = store or make_store(settings.storage)
+    app.state.passwords = Passwords(settings.auth)
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    install_middleware(app)
+    app.include_router(ops_router)
+    app.include_router(api_router())
+    return app

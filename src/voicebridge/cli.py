@@ -1,0 +1,160 @@
+"""The ``voicebridge`` command."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from voicebridge.config import Settings, get_settings
+
+app = typer.Typer(
+    help="VoiceBridge: voices between left-behind children and their families.",
+    no_args_is_help=True,
+)
+admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply database migrations."""
+    from voicebridge.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def _print_demo(settings: Settings, base: str | None = None) -> None:
+    from voicebridge.db import make_engine
+    from voicebridge.demo import seed
+
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        info = seed(session, settings)
+        session.commit()
+    engine.dispose()
+    base = base or settings.public_base_url
+    if not info.created:
+        typer.echo(f"Demo data already present. Sign in as {info.admin_login} / {info.password}")
+        return
+    typer.echo(
+        f"""
+Demo school ready.
+  API docs:   {base}/docs
+  Admin:      {info.admin_login} / {info.password}
+  Teacher:    {info.staff_login} / {info.password}
+  Parent:     {info.guardian_login} / {info.password}
+  Device:     X-Device-Token: {info.device_token}
+  Child:      id {info.child_id}, PIN {info.pin}
+
+  curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' \\
+       -d '{{"login": "{info.guardian_login}", "password": "{info.password}"}}'
+"""
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Seed a demo school (idempotent) and print how to sign in."""
+    from voicebridge.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    _print_demo(settings)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    demo_data: Annotated[bool, typer.Option("--demo", help="Seed a demo school first")] = False,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations on start")
+    ] = True,
+) -> None:
+    """Run the API (the embedded default: SQLite and a local object directory)."""
+    import uvicorn
+
+    from voicebridge.logs import configure_logging
+    from voicebridge.migrate import upgrade
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if migrate_first:
+        upgrade(settings.database_url)
+    if demo_data:
+        _print_demo(settings, f"http://{host}:{port}")
+    uvicorn.run(
+        "voicebridge.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+@admin_app.command("create-user")
+def create_user(
+    login: Annotated[str, typer.Option(help="Phone or e-mail")],
+    role: Annotated[
+        str, typer.Option(help="admin, moderator, psychologist, staff or guardian")
+    ] = "admin",
+    name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+    password: Annotated[str | None, typer.Option(help="Password (asked when omitted)")] = None,
+) -> None:
+    """Create an account (the first admin, typically)."""
+    from pydantic import ValidationError
+
+    from voicebridge.accounts import service as accounts
+    from voicebridge.accounts.schemas import UserCreate
+    from voicebridge.auth.passwords import Passwords
+    from voicebridge.db import make_engine
+    from voicebridge.errors import DomainError
+    from voicebridge.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    secret = password or getpass.getpass("Password: ")
+    try:
+        body = UserCreate.model_validate(
+            {"role": role, "login": login, "display_name": name, "password": secret}
+        )
+    except ValidationError as exc:
+        typer.echo(f"invalid: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            user = accounts.create_user(
+                session,
+                Passwords(settings.auth),
+                role=body.role,
+                login=body.login,
+                display_name=body.display_name,
+                password=body.password,
+            )
+            session.commit()
+            typer.echo(f"created {user.role.value} {user.login} ({user.id})")
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    app()
