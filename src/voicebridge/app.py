@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
@@ -15,6 +18,8 @@ from voicebridge.config import Settings, get_settings
 from voicebridge.db import make_engine
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
+from voicebridge.jobs.registry import JobContext
+from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
@@ -41,7 +46,27 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread: threading.Thread | None = None
+        if settings.jobs.in_process_worker:
+            # The embedded default runs its jobs in-process; production runs
+            # `voicebridge worker` processes instead and turns this off.
+            load_handlers()
+            worker = Worker(
+                JobContext(app.state.engine, settings, app.state.store, new_worker_id()),
+                lease=timedelta(seconds=settings.jobs.lease_seconds),
+            )
+            thread = threading.Thread(
+                target=worker.run_forever,
+                args=(stop, settings.jobs.poll_seconds),
+                name="voicebridge-jobs",
+                daemon=True,
+            )
+            thread.start()
         yield
+        stop.set()
+        if thread is not None:
+            await asyncio.to_thread(thread.join, 30)
         if engine is None:
             app.state.engine.dispose()
 

@@ -4,19 +4,23 @@ Alembic and the test harness import this module; add a domain's models here.
 """
 
 from voicebridge.accounts.models import User
+from voicebridge.audio.models import AudioAsset
 from voicebridge.auth.models import Attempt, AuthSession, Device, RefreshToken
 from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
+from voicebridge.jobs.models import Job
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 
 __all__ = [
     "Attempt",
+    "AudioAsset",
     "AuthSession",
     "Child",
     "Consent",
     "Device",
     "GuardianLink",
     "Invitation",
+    "Job",
     "RefreshToken",
     "School",
     "SchoolClass",

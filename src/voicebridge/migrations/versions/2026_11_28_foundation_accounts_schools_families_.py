@@ -1,8 +1,8 @@
-"""foundation accounts schools families
+"""foundation accounts schools families jobs assets
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 14:01:06.450661
+Create Date: 2026-11-28 14:02:33.105126
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,36 @@ def upgrade() -> None:
     op.create_index(op.f("ix_attempts_at"), "attempts", ["at"], unique=False)
     op.create_index(op.f("ix_attempts_key"), "attempts", ["key"], unique=False)
     op.create_index(op.f("ix_attempts_scope"), "attempts", ["scope"], unique=False)
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "queued", "running", "done", "dead", name="jobstate", native_enum=False, length=30
+            ),
+            nullable=False,
+        ),
+        sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("run_at", voicebridge.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("locked_by", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+        sa.Column("locked_until", voicebridge.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("created_at", voicebridge.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", voicebridge.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_jobs_dedupe_key")),
+    )
+    op.create_index("ix_jobs_claim", "jobs", ["state", "run_at"], unique=False)
+    op.create_index(op.f("ix_jobs_kind"), "jobs", ["kind"], unique=False)
     op.create_table(
         "schools",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -74,6 +104,52 @@ def upgrade() -> None:
         sa.UniqueConstraint("login", name=op.f("uq_users_login")),
     )
     op.create_index(op.f("ix_users_role"), "users", ["role"], unique=False)
+    op.create_table(
+        "audio_assets",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "uploading",
+                "processing",
+                "ready",
+                "failed",
+                name="assetstate",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("failure_type", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+        sa.Column("failure_detail", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("original_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("original_size", sa.Integer(), nullable=True),
+        sa.Column("original_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column(
+            "original_content_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True
+        ),
+        sa.Column("playable_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("playable_size", sa.Integer(), nullable=True),
+        sa.Column("playable_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column(
+            "peaks",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("loudness_lufs", sa.Float(), nullable=True),
+        sa.Column("created_at", voicebridge.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ready_at", voicebridge.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_audio_assets_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audio_assets")),
+    )
+    op.create_index(op.f("ix_audio_assets_owner_id"), "audio_assets", ["owner_id"], unique=False)
+    op.create_index(op.f("ix_audio_assets_purpose"), "audio_assets", ["purpose"], unique=False)
+    op.create_index(op.f("ix_audio_assets_state"), "audio_assets", ["state"], unique=False)
     op.create_table(
         "devices",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -401,9 +477,16 @@ def downgrade() -> None:
     op.drop_table("school_classes")
     op.drop_index(op.f("ix_devices_school_id"), table_name="devices")
     op.drop_table("devices")
+    op.drop_index(op.f("ix_audio_assets_state"), table_name="audio_assets")
+    op.drop_index(op.f("ix_audio_assets_purpose"), table_name="audio_assets")
+    op.drop_index(op.f("ix_audio_assets_owner_id"), table_name="audio_assets")
+    op.drop_table("audio_assets")
     op.drop_index(op.f("ix_users_role"), table_name="users")
     op.drop_table("users")
     op.drop_table("schools")
+    op.drop_index(op.f("ix_jobs_kind"), table_name="jobs")
+    op.drop_index("ix_jobs_claim", table_name="jobs")
+    op.drop_table("jobs")
     op.drop_index(op.f("ix_attempts_scope"), table_name="attempts")
     op.drop_index(op.f("ix_attempts_key"), table_name="attempts")
     op.drop_index(op.f("ix_attempts_at"), table_name="attempts")

@@ -1,0 +1,1 @@
+"""Every domain's job handlers; importing this registers them all."""

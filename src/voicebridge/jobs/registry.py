@@ -1,0 +1,48 @@
+"""Job kinds and their handlers. Each domain registers its own in ``<domain>/jobs.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from voicebridge.config import Settings
+
+
+@dataclass
+class JobContext:
+    """What a handler gets besides its payload. Handlers open their own sessions."""
+
+    engine: Engine
+    settings: Settings
+    store: Any  # voicebridge.storage.base.ObjectStore; Any keeps this module import-light
+    worker_id: str = "worker"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[JobContext, dict[str, Any]], None]
+
+HANDLERS: dict[str, Handler] = {}
+# kind -> interval: jobs that re-enqueue themselves after each run.
+PERIODIC: dict[str, timedelta] = {}
+
+
+def job_handler(kind: str, *, every: timedelta | None = None) -> Callable[[Handler], Handler]:
+    """Registers ``fn`` for ``kind``. Handlers must be safe to run twice (idempotent)."""
+
+    def register(fn: Handler) -> Handler:
+        if kind in HANDLERS and HANDLERS[kind] is not fn:
+            raise RuntimeError(f"job kind {kind!r} registered twice")
+        HANDLERS[kind] = fn
+        if every is not None:
+            PERIODIC[kind] = every
+        return fn
+
+    return register
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help (bad input, missing row): the job goes to the dead letters at once."""

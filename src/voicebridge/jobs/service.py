@@ -1,0 +1,170 @@
+"""Enqueueing, claiming and finishing jobs.
+
+Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that any number of
+workers on any number of machines take distinct jobs; on SQLite, whose writers
+are serialised anyway, a conditional UPDATE does the same. A claim is a lease:
+if the worker dies, the lease runs out and another worker takes the job again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from voicebridge import clock
+from voicebridge.jobs.models import Job, JobState
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    """Adds a job to the caller's transaction: it exists only if that transaction commits."""
+    if dedupe_key is not None:
+        existing = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+        if existing is not None:
+            return existing
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        run_at=run_at or clock.now(),
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+    )
+    session.add(job)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another transaction enqueued the same deduplicated job first.
+        existing = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+        if existing is None:
+            raise
+        return existing
+    return job
+
+
+def cancel(session: Session, dedupe_key: str) -> bool:
+    """Cancels a pending (not yet running) job, e.g. a timer whose reason went away."""
+    job = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    if job is None or job.state is not JobState.queued:
+        return False
+    job.state = JobState.done
+    job.finished_at = clock.now()
+    job.last_error = "cancelled"
+    job.dedupe_key = None
+    session.add(job)
+    session.flush()
+    return True
+
+
+def claim(engine: Engine, worker_id: str, lease: timedelta, kinds: list[str]) -> Job | None:
+    now = clock.now()
+    with Session(engine, expire_on_commit=False) as session:
+        due = or_(
+            (col(Job.state) == JobState.queued) & (col(Job.run_at) <= now),
+            (col(Job.state) == JobState.running) & (col(Job.locked_until) < now),
+        )
+        stmt = select(Job).where(due, col(Job.kind).in_(kinds)).order_by(col(Job.run_at)).limit(1)
+        if engine.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        job = session.exec(stmt).first()
+        if job is None:
+            return None
+        result = session.exec(
+            update(Job)
+            .where(
+                col(Job.id) == job.id,
+                col(Job.state) == job.state,
+                col(Job.attempts) == job.attempts,
+            )
+            .values(
+                state=JobState.running,
+                locked_by=worker_id,
+                locked_until=now + lease,
+                attempts=job.attempts + 1,
+            )
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            return None
+        session.commit()
+        session.refresh(job)
+        return job
+
+
+def _finish(engine: Engine, job: Job, worker_id: str, **values: Any) -> None:
+    with Session(engine) as session:
+        # Only the lease holder may finish; a worker whose lease ran out lost the job.
+        session.exec(
+            update(Job)
+            .where(
+                col(Job.id) == job.id,
+                col(Job.locked_by) == worker_id,
+                col(Job.attempts) == job.attempts,
+                col(Job.state) == JobState.running,
+            )
+            .values(locked_by=None, locked_until=None, **values)
+        )
+        session.commit()
+
+
+def succeed(engine: Engine, job: Job, worker_id: str) -> None:
+    _finish(engine, job, worker_id, state=JobState.done, finished_at=clock.now(), dedupe_key=None)
+
+
+def fail(engine: Engine, job: Job, worker_id: str, error: str, *, permanent: bool = False) -> None:
+    if permanent or job.attempts >= job.max_attempts:
+        _finish(
+            engine,
+            job,
+            worker_id,
+            state=JobState.dead,
+            finished_at=clock.now(),
+            last_error=error[:2000],
+            dedupe_key=None,
+        )
+        return
+    backoff = timedelta(seconds=min(2**job.attempts, 3600))
+    _finish(
+        engine,
+        job,
+        worker_id,
+        state=JobState.queued,
+        run_at=clock.now() + backoff,
+        last_error=error[:2000],
+    )
+
+
+def dead_letters(session: Session, limit: int = 100) -> list[Job]:
+    return list(
+        session.exec(
+            select(Job)
+            .where(Job.state == JobState.dead)
+            .order_by(col(Job.finished_at).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def retry_dead(session: Session, job_id: uuid.UUID) -> Job | None:
+    job = session.get(Job, job_id)
+    if job is None or job.state is not JobState.dead:
+        return None
+    job.state = JobState.queued
+    job.attempts = 0
+    job.run_at = clock.now()
+    job.finished_at = None
+    session.add(job)
+    session.flush()
+    return job

@@ -1,0 +1,96 @@
+"""The worker loop: claim a job, run its handler, record the outcome; repeat."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from voicebridge import clock
+from voicebridge.jobs import service
+from voicebridge.jobs.registry import HANDLERS, PERIODIC, JobContext, PermanentJobError
+
+log = logging.getLogger(__name__)
+
+
+def load_handlers() -> None:
+    """Imports every domain's ``jobs`` module so their handlers register."""
+    import voicebridge.jobs.all  # noqa: F401
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def ensure_periodic(engine: Engine) -> None:
+    with Session(engine) as session:
+        for kind in PERIODIC:
+            service.enqueue(session, kind, {}, dedupe_key=f"periodic:{kind}")
+        session.commit()
+
+
+class Worker:
+    def __init__(
+        self, ctx: JobContext, *, lease: timedelta, kinds: list[str] | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.lease = lease
+        self.kinds = kinds
+
+    @property
+    def engine(self) -> Engine:
+        return self.ctx.engine
+
+    def run_once(self) -> bool:
+        """Runs at most one job; False when nothing was due."""
+        kinds = self.kinds or sorted(HANDLERS)
+        job = service.claim(self.engine, self.ctx.worker_id, self.lease, kinds)
+        if job is None:
+            return False
+        handler = HANDLERS[job.kind]
+        try:
+            handler(self.ctx, dict(job.payload))
+        except PermanentJobError as exc:
+            log.warning("job failed permanently", extra={"job": str(job.id), "kind": job.kind})
+            service.fail(self.engine, job, self.ctx.worker_id, str(exc), permanent=True)
+        except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
+            log.exception("job failed", extra={"job": str(job.id), "kind": job.kind})
+            detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+            service.fail(self.engine, job, self.ctx.worker_id, detail)
+        else:
+            service.succeed(self.engine, job, self.ctx.worker_id)
+            if job.kind in PERIODIC:
+                with Session(self.engine) as session:
+                    service.enqueue(
+                        session,
+                        job.kind,
+                        {},
+                        dedupe_key=f"periodic:{job.kind}",
+                        run_at=clock.now() + PERIODIC[job.kind],
+                    )
+                    session.commit()
+        return True
+
+    def run_until_idle(self, max_jobs: int = 10_000) -> int:
+        done = 0
+        while done < max_jobs and self.run_once():
+            done += 1
+        return done
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+        ensure_periodic(self.engine)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                log.exception("worker loop error")
+                busy = False
+            if not busy:
+                stop.wait(poll_seconds)
