@@ -85,26 +85,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on any error.
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit on success, roll back on any error; failed guesses are still kept.
 
     Services only ``flush()``; this is the single place that commits, so jobs
     enqueued by a failed request vanish with it.
     """
+    try:
+        yield session
+        session.commit()
+    except DomainError as exc:
+        if exc.persist:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request."""
     engine: Engine = request.app.state.engine
     with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except DomainError as exc:
-            if exc.persist:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
+        yield from transaction(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
