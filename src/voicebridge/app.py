@@ -18,6 +18,7 @@ from voicebridge.config import Settings, get_settings
 from voicebridge.db import make_engine
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
+from voicebridge.help.router import router as help_router
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
@@ -31,7 +32,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, accounts_router, schools_router, families_router):
+    for router in (auth_router, accounts_router, schools_router, families_router, help_router):
         api.include_router(router)
     return api
 

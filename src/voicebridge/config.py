@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from voicebridge.help.config import HelpSettings
+
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
 
 
@@ -95,6 +97,7 @@ class Settings(BaseSettings):
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    help: HelpSettings = Field(default_factory=HelpSettings)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -8,6 +8,16 @@ from voicebridge.audio.models import AudioAsset
 from voicebridge.auth.models import Attempt, AuthSession, Device, RefreshToken
 from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
+from voicebridge.help.models import (
+    CaseAccessLog,
+    Escalation,
+    HelpAlert,
+    HelpMessage,
+    HelpRequest,
+    Offer,
+    PsychologistProfile,
+    Referral,
+)
 from voicebridge.jobs.models import Job
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 
@@ -15,12 +25,20 @@ __all__ = [
     "Attempt",
     "AudioAsset",
     "AuthSession",
+    "CaseAccessLog",
     "Child",
     "Consent",
     "Device",
+    "Escalation",
+    "HelpAlert",
+    "HelpMessage",
+    "HelpRequest",
     "GuardianLink",
     "Invitation",
     "Job",
+    "Offer",
+    "PsychologistProfile",
+    "Referral",
     "RefreshToken",
     "School",
     "SchoolClass",

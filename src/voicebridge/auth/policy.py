@@ -14,6 +14,16 @@ from sqlmodel import Session, col, select
 
 from voicebridge.accounts.models import Role, User
 from voicebridge.families.models import Consent, GuardianLink
+from voicebridge.help.models import (
+    Escalation,
+    EscalationLevel,
+    HelpRequest,
+    Offer,
+    OfferState,
+    PsychologistProfile,
+    RequestState,
+    Verification,
+)
 from voicebridge.schools.models import Child, StaffMembership, StaffRole
 
 
@@ -122,3 +132,100 @@ def can_contact_child(session: Session, user: User, child: Child) -> bool:
     Psychologists reach a child only through an assigned help request (help domain).
     """
     return is_guardian_of(session, user, child.id) or is_staff_of(session, user, child.school_id)
+
+
+# Help requests. Confidential like a counselling session: guardians never see
+# them, school staff only once a request was escalated to their school's
+# safeguarding contact, a psychologist only what is offered or assigned to them.
+
+
+def psychologist_profile(session: Session, user: User) -> PsychologistProfile | None:
+    if user.role is not Role.psychologist:
+        return None
+    return session.get(PsychologistProfile, user.id)
+
+
+def is_verified_psychologist(session: Session, user: User) -> bool:
+    profile = psychologist_profile(session, user)
+    return profile is not None and profile.verification is Verification.verified
+
+
+def is_supervisor(session: Session, user: User) -> bool:
+    profile = psychologist_profile(session, user)
+    return (
+        profile is not None
+        and profile.verification is Verification.verified
+        and profile.is_supervisor
+    )
+
+
+def is_assigned_to(user: User, request: HelpRequest) -> bool:
+    return (
+        user.role is Role.psychologist
+        and request.psychologist_id == user.id
+        and request.state is not RequestState.waiting
+    )
+
+
+def is_safeguarding_contact_for(session: Session, user: User, request: HelpRequest) -> bool:
+    """Only once the request was escalated to the school, and only that school's contact."""
+    membership = staff_membership(session, user, request.school_id)
+    if membership is None or not membership.is_safeguarding_contact:
+        return False
+    return (
+        session.exec(
+            select(Escalation.id).where(
+                Escalation.request_id == request.id,
+                Escalation.level == EscalationLevel.safeguarding,
+            )
+        ).first()
+        is not None
+    )
+
+
+def can_take_help_request(session: Session, user: User, request: HelpRequest) -> bool:
+    """An open offer to a verified psychologist: the first moment they may see the content."""
+    if request.state is not RequestState.waiting or not is_verified_psychologist(session, user):
+        return False
+    return (
+        session.exec(
+            select(Offer.id).where(
+                Offer.request_id == request.id,
+                Offer.psychologist_id == user.id,
+                Offer.state == OfferState.open,
+            )
+        ).first()
+        is not None
+    )
+
+
+def can_view_help_request(session: Session, user: User, request: HelpRequest) -> bool:
+    return (
+        is_self(user, request.child_id)
+        or is_assigned_to(user, request)
+        or is_supervisor(session, user)
+        or can_take_help_request(session, user, request)
+        or is_safeguarding_contact_for(session, user, request)
+    )
+
+
+def can_read_case(session: Session, user: User, request: HelpRequest) -> bool:
+    """The conversation itself: the child, the assigned psychologist, supervisors."""
+    return (
+        is_self(user, request.child_id)
+        or is_assigned_to(user, request)
+        or is_supervisor(session, user)
+    )
+
+
+def can_message_in_case(session: Session, user: User, request: HelpRequest) -> bool:
+    return is_self(user, request.child_id) or is_assigned_to(user, request)
+
+
+def can_manage_case(session: Session, user: User, request: HelpRequest) -> bool:
+    """Urgency, closing and asking for a referral: the assigned psychologist or a supervisor."""
+    return is_assigned_to(user, request) or is_supervisor(session, user)
+
+
+def can_verify_psychologists(user: User) -> bool:
+    return user.role in (Role.moderator, Role.admin)

@@ -1,0 +1,147 @@
+"""Volunteer psychologists: applying, verification by a moderator, profile and duty."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, col, select
+
+from voicebridge import clock
+from voicebridge.accounts.models import Role, User
+from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from voicebridge.help import triage
+from voicebridge.help.config import HelpSettings
+from voicebridge.help.models import Category, PsychologistProfile, Verification
+from voicebridge.help.routing import REROUTE
+from voicebridge.jobs import service as jobs
+
+
+def _check(
+    settings: HelpSettings,
+    languages: list[str] | None,
+    specialties: list[str] | None,
+    timezone: str | None,
+    availability: list[dict[str, Any]] | None,
+) -> None:
+    known = triage.load(settings).languages
+    for code in languages or []:
+        if code not in known:
+            raise InvalidInput(f"Unknown language or dialect {code!r}")
+    for s in specialties or []:
+        if s not in Category.__members__:
+            raise InvalidInput(f"Unknown specialty {s!r}")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(f"Unknown time zone {timezone!r}") from exc
+    for window in availability or []:
+        try:
+            day = int(window["weekday"])
+            time.fromisoformat(str(window["start"]))
+            time.fromisoformat(str(window["end"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput("Availability windows need weekday, start and end") from exc
+        if not 0 <= day <= 6:
+            raise InvalidInput("weekday is 0 (Monday) to 6 (Sunday)")
+
+
+def get_profile(session: Session, user: User) -> PsychologistProfile:
+    profile = session.get(PsychologistProfile, user.id)
+    if profile is None:
+        raise NotFound("No application yet")
+    return profile
+
+
+def apply(
+    session: Session,
+    settings: HelpSettings,
+    user: User,
+    *,
+    credentials: str,
+    languages: list[str],
+    specialties: list[str],
+    capacity: int,
+    timezone: str,
+    availability: list[dict[str, Any]],
+) -> PsychologistProfile:
+    """New credentials always go back to a moderator, even for a verified volunteer."""
+    if user.role is not Role.psychologist:
+        raise Forbidden("Only psychologist accounts can apply")
+    _check(settings, languages, specialties, timezone, availability)
+    profile = session.get(PsychologistProfile, user.id) or PsychologistProfile(
+        user_id=user.id, credentials=credentials
+    )
+    profile.credentials = credentials
+    profile.languages = languages
+    profile.specialties = specialties
+    profile.capacity = capacity
+    profile.timezone = timezone
+    profile.availability = availability
+    profile.verification = Verification.pending
+    profile.on_duty = False
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def update(
+    session: Session, settings: HelpSettings, profile: PsychologistProfile, **changes: Any
+) -> PsychologistProfile:
+    _check(
+        settings,
+        changes.get("languages"),
+        changes.get("specialties"),
+        changes.get("timezone"),
+        changes.get("availability"),
+    )
+    for key, value in changes.items():
+        setattr(profile, key, value)
+    session.add(profile)
+    session.flush()
+    jobs.enqueue(session, REROUTE, {}, dedupe_key="help:reroute")
+    return profile
+
+
+def set_duty(session: Session, profile: PsychologistProfile, on_duty: bool) -> PsychologistProfile:
+    if on_duty and profile.verification is not Verification.verified:
+        raise Conflict("A moderator has to verify you before you go on duty")
+    profile.on_duty = on_duty
+    session.add(profile)
+    session.flush()
+    if on_duty:
+        # Waiting requests (critical ones especially) reach the newcomer now.
+        jobs.enqueue(session, REROUTE, {}, dedupe_key="help:reroute")
+    return profile
+
+
+def decide(
+    session: Session,
+    moderator: User,
+    profile: PsychologistProfile,
+    *,
+    verified: bool,
+    is_supervisor: bool,
+) -> PsychologistProfile:
+    profile.verification = Verification.verified if verified else Verification.rejected
+    profile.verified_by = moderator.id
+    profile.verified_at = clock.now()
+    profile.is_supervisor = verified and is_supervisor
+    if not verified:
+        profile.on_duty = False
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def list_profiles(
+    session: Session, verification: Verification | None
+) -> list[tuple[PsychologistProfile, User]]:
+    stmt = select(PsychologistProfile, User).join(
+        User, col(User.id) == col(PsychologistProfile.user_id)
+    )
+    if verification is not None:
+        stmt = stmt.where(PsychologistProfile.verification == verification)
+    return [(p, u) for p, u in session.exec(stmt.order_by(col(PsychologistProfile.created_at)))]

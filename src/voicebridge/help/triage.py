@@ -1,0 +1,138 @@
+"""Urgency from the child's choices and the risk word list; contact details in volunteers' text.
+
+The word lists, languages and crisis resources are data (``help/data/help.json``)
+so that counsellors can change them without a release; settings may override them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from voicebridge.help.config import CrisisResource, HelpSettings
+from voicebridge.help.models import URGENCY_RANK, Category, Urgency
+
+
+@dataclass(frozen=True)
+class HelpData:
+    languages: dict[str, str | None]  # code -> the language it falls back to
+    language_names: dict[str, str]
+    critical_words: tuple[str, ...]
+    high_words: tuple[str, ...]
+    category_urgency: dict[str, Urgency]
+    crisis_resources: tuple[CrisisResource, ...]
+
+
+@lru_cache(maxsize=8)
+def _read(path: str | None) -> dict[str, Any]:
+    shipped = resources.files("voicebridge.help").joinpath("data/help.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(shipped)
+    if path is not None:
+        data.update(json.loads(Path(path).read_text("utf-8")))
+    return data
+
+
+def load(settings: HelpSettings) -> HelpData:
+    raw = _read(str(settings.data_file) if settings.data_file else None)
+    words = raw["risk_words"]
+    return HelpData(
+        languages={lang["code"]: lang.get("falls_back_to") for lang in raw["languages"]},
+        language_names={lang["code"]: lang["name"] for lang in raw["languages"]},
+        critical_words=tuple(settings.risk_words_critical or words["critical"]),
+        high_words=tuple(settings.risk_words_high or words["high"]),
+        category_urgency={k: Urgency(v) for k, v in raw["category_urgency"].items()},
+        crisis_resources=tuple(
+            settings.crisis_resources
+            or [CrisisResource.model_validate(r) for r in raw["crisis_resources"]]
+        ),
+    )
+
+
+def _normalise(text: str) -> str:
+    # Full-width digits and letters (１３８, ＱＱ) become ASCII; case is folded.
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def scan_risk(data: HelpData, text: str | None) -> Urgency | None:
+    """The urgency the words in ``text`` call for, or None when none matched."""
+    if not text:
+        return None
+    plain = re.sub(r"\s+", " ", _normalise(text))
+    squeezed = plain.replace(" ", "")
+    for level, words in ((Urgency.critical, data.critical_words), (Urgency.high, data.high_words)):
+        for word in words:
+            w = _normalise(word)
+            # Chinese has no spaces; a child may type "想 死" — match without spaces too.
+            if w in plain or w.replace(" ", "") in squeezed:
+                return level
+    return None
+
+
+def initial_urgency(
+    data: HelpData, category: Category, not_safe: bool, text: str | None
+) -> tuple[Urgency, bool]:
+    """(urgency, flagged by risk words)."""
+    if not_safe:
+        return Urgency.critical, scan_risk(data, text) is not None
+    base = data.category_urgency.get(category.value, Urgency.normal)
+    risk = scan_risk(data, text)
+    if risk is not None and URGENCY_RANK[risk] > URGENCY_RANK[base]:
+        return risk, True
+    return base, risk is not None
+
+
+def raised(current: Urgency, found: Urgency | None) -> Urgency | None:
+    """Automation only ever raises urgency; None when nothing changes."""
+    if found is not None and URGENCY_RANK[found] > URGENCY_RANK[current]:
+        return found
+    return None
+
+
+_JOINED_DIGITS = re.compile(r"(?<=\d)[\s\-.·—_/]+(?=\d)")
+_CONTACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("phone", re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")),
+    ("phone", re.compile(r"(?<!\d)0\d{2,3}\d{7,8}(?!\d)")),
+    ("phone", re.compile(r"\+\d{8,15}")),
+    (
+        "wechat",
+        re.compile(
+            r"(?:微信|weixin|wechat|wx|vx|v信|薇信|威信)\s*(?:号|id)?\s*[:：]?\s*[a-z0-9_\-]{5,}"
+        ),
+    ),
+    ("qq", re.compile(r"(?:qq|扣扣)\s*(?:号)?\s*[:：]?\s*\d{5,11}")),
+    (
+        "link",
+        re.compile(
+            r"(?:https?://|www\.)\S+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\."
+            r"(?:com|cn|net|org|io|me|cc|top|xyz|info|link|app)\b"
+        ),
+    ),
+)
+
+
+def contact_details(text: str | None) -> list[str]:
+    """Kinds of off-platform contact found in ``text`` (phone, wechat, qq, link)."""
+    if not text:
+        return []
+    plain = _JOINED_DIGITS.sub("", _normalise(text))
+    found: list[str] = []
+    for kind, pattern in _CONTACT_PATTERNS:
+        if kind not in found and pattern.search(plain):
+            found.append(kind)
+    return found
+
+
+def language_score(data: HelpData, child_language: str, speaks: list[str]) -> str | None:
+    """'exact', 'fallback' or None: how well a psychologist's languages fit the child's."""
+    if child_language in speaks:
+        return "exact"
+    fallback = data.languages.get(child_language)
+    if fallback is not None and fallback in speaks:
+        return "fallback"
+    return None
