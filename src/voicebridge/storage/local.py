@@ -157,7 +157,7 @@ class LocalObjectStore:
             expected,
             etag_suffix=f"-{len(parts)}",
             part_etags=[stored[n].etag for n in numbers],
-            verify_sha256=True,
+            record_computed=False,
         )
         shutil.rmtree(directory, ignore_errors=True)
         return info
@@ -253,7 +253,7 @@ class LocalObjectStore:
     def _write_new(
         self, key: str, src: BinaryIO, content_type: str, sha256: str | None
     ) -> ObjectInfo:
-        return self._write_chunks(key, iter_file(src), content_type, sha256, verify_sha256=True)
+        return self._write_chunks(key, iter_file(src), content_type, sha256)
 
     def _write_chunks(
         self,
@@ -264,10 +264,15 @@ class LocalObjectStore:
         *,
         etag_suffix: str = "",
         part_etags: list[str] | None = None,
-        verify_sha256: bool = False,
+        record_computed: bool = True,
     ) -> ObjectInfo:
         """Claims the key with a hard link, which fails if the name exists, so two
-        writers racing for one key cannot both believe they won."""
+        writers racing for one key cannot both believe they won.
+
+        A given ``sha256`` is always verified. A multipart object records only a
+        given one (``record_computed=False``), because S3 cannot do better and
+        callers must not come to rely on a digest that production lacks.
+        """
         final = self._path(key)
         if final.exists():
             raise ObjectExists(key)
@@ -280,7 +285,7 @@ class LocalObjectStore:
                 out.write(chunk)
             _sync(out)
             digest = sha.hexdigest()
-            if verify_sha256 and sha256 is not None and sha256.lower() != digest:
+            if sha256 is not None and sha256.lower() != digest:
                 raise StoreError(f"{key}: sha256 mismatch, data was corrupted on the way")
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -292,11 +297,14 @@ class LocalObjectStore:
         if part_etags is not None:
             joined = b"".join(bytes.fromhex(tag) for tag in part_etags)
             etag = hashlib.md5(joined, usedforsecurity=False).hexdigest() + etag_suffix
-        meta: _ObjectMeta = {"sha256": digest, "content_type": content_type, "etag": etag}
+        recorded = digest if record_computed or sha256 is not None else None
+        meta: _ObjectMeta = {"content_type": content_type, "etag": etag}
+        if recorded is not None:
+            meta["sha256"] = recorded
         meta_path = self._meta_path(key)
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         _write_json_atomic(meta_path, meta, self._tmp)
-        return ObjectInfo(key, size, digest, content_type, etag)
+        return ObjectInfo(key, size, recorded, content_type, etag)
 
     def _temp_file(self) -> _TempFile:
         self._tmp.mkdir(parents=True, exist_ok=True)
