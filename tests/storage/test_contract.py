@@ -132,6 +132,16 @@ def test_missing_objects(store: ObjectStore) -> None:
         store.open_range(key)
 
 
+def test_a_key_prefix_is_not_an_object(store: ObjectStore) -> None:
+    key = new_key("audio", "ogg")
+    store.put_bytes(key, b"voice", "audio/ogg")
+    prefix = key.rsplit("/", 1)[0]
+
+    assert store.head(prefix) is None
+    with pytest.raises(ObjectNotFound):
+        store.open_range(prefix)
+
+
 def test_delete_is_idempotent(store: ObjectStore) -> None:
     key = new_key("manifest", "json")
     store.put_bytes(key, b"{}", "application/json")

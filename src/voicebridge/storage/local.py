@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO, TypedDict, cast
 
 from voicebridge import clock
@@ -187,9 +188,12 @@ class LocalObjectStore:
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
         try:
-            size = path.stat().st_size
+            stat = path.stat()
         except FileNotFoundError:
             return None
+        if not S_ISREG(stat.st_mode):
+            return None
+        size = stat.st_size
         meta: _ObjectMeta = {}
         with contextlib.suppress(FileNotFoundError):
             meta = cast(_ObjectMeta, _read_json(self._meta_path(key)))
@@ -207,7 +211,7 @@ class LocalObjectStore:
         validate_range(start, end)
         try:
             fh = self._path(key).open("rb")
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, IsADirectoryError) as exc:
             raise ObjectNotFound(key) from exc
         size = os.fstat(fh.fileno()).st_size
         if start >= size and not (start == 0 and end is None):
