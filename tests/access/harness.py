@@ -15,8 +15,7 @@ from sqlmodel import Session
 from tests.factories import Factory
 from voicebridge.accounts.models import Role, User
 from voicebridge.config import Settings
-from voicebridge.schools.models import Child, School, SchoolClass
-from voicebridge.schools.models import StaffRole
+from voicebridge.schools.models import Child, School, SchoolClass, StaffRole
 
 ROLES = (
     "anonymous",
