@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from tests.factories import Factory
 from voicebridge.app import create_app
 from voicebridge.config import AuthSettings, JobSettings, Settings, StorageSettings
 from voicebridge.db import get_session, transaction
-from tests.factories import Factory
 
 pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed"]
 
