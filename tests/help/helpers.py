@@ -86,5 +86,5 @@ def assigned_case(
         routing._make_offer(
             factory.session, factory.settings.help, request, profile, 0.0, request.created_at
         )
-    routing.accept(factory.session, request, psych)
+    routing.accept(factory.session, factory.settings.help, request, psych)
     return request, psych

@@ -75,9 +75,9 @@ def test_critical_goes_to_everyone_on_duty_and_supervisors_are_alerted(
     alerts = session.exec(select(HelpAlert).where(HelpAlert.request_id == request.id)).all()
     assert {(a.recipient_id, a.kind) for a in alerts} == {(boss.id, "critical_request")}
     # First to accept takes it; the others' offers are withdrawn, the rest are refused.
-    routing.accept(session, request, users[1])
+    routing.accept(session, factory.settings.help, request, users[1])
     with pytest.raises(Conflict):
-        routing.accept(session, request, users[0])
+        routing.accept(session, factory.settings.help, request, users[0])
     states = {o.psychologist_id: o.state for o in session.exec(select(Offer)).all()}
     assert states[users[1].id] is OfferState.accepted
     assert states[users[0].id] is OfferState.withdrawn
@@ -88,7 +88,7 @@ def test_capacity_is_never_exceeded(session: Session, factory: Factory, child) -
     assigned_case(factory, child, psych)
     second = ask(session, factory.settings, child, text="我想死")  # critical: offered even if full
     with pytest.raises(Conflict):
-        routing.accept(session, second, psych)
+        routing.accept(session, factory.settings.help, second, psych)
     session.refresh(profile)
     assert profile.open_cases == 1
     normal = ask(session, factory.settings, child)
@@ -104,9 +104,9 @@ def test_critical_must_be_taken_before_lower_urgency(
     queue = [r.id for _, r in routing.queue_for(session, psych.id)]
     assert queue == [critical.id, normal.id]
     with pytest.raises(Conflict):
-        routing.accept(session, normal, psych)
-    routing.accept(session, critical, psych)
-    routing.accept(session, normal, psych)
+        routing.accept(session, factory.settings.help, normal, psych)
+    routing.accept(session, factory.settings.help, critical, psych)
+    routing.accept(session, factory.settings.help, normal, psych)
 
 
 def test_nobody_on_duty_escalates_at_once(session: Session, factory: Factory, child) -> None:
@@ -129,15 +129,13 @@ def test_nobody_on_duty_escalates_at_once(session: Session, factory: Factory, ch
     assert boss.id in recipients and len(recipients) == 2
 
 
-def test_timers_are_jobs_and_cancelled_on_accept(
-    session: Session, factory: Factory, child
-) -> None:
+def test_timers_are_jobs_and_cancelled_on_accept(session: Session, factory: Factory, child) -> None:
     psych, _ = psychologist(factory)
     request = ask(session, factory.settings, child, category=Category.bullying, text="他们打我")
     keys = {j.dedupe_key: j.run_at for j in session.exec(select(Job)).all() if j.dedupe_key}
     t1 = keys[routing.escalation_key(request.id, EscalationLevel.supervisors)]
     assert (t1 - request.created_at).total_seconds() == factory.settings.help.t1_seconds["high"]
-    routing.accept(session, request, psych)
+    routing.accept(session, factory.settings.help, request, psych)
     pending = session.exec(
         select(Job).where(Job.kind == routing.ESCALATE, Job.state == JobState.queued)
     ).all()
@@ -170,25 +168,35 @@ def test_contact_details_are_held(session: Session, factory: Factory, child) -> 
     assert request.first_response_at == ok.created_at
 
 
-def test_closing_high_case_needs_risk_assessment(
-    session: Session, factory: Factory, child
-) -> None:
+def test_closing_high_case_needs_risk_assessment(session: Session, factory: Factory, child) -> None:
     request, _ = assigned_case(factory, child, category=Category.bullying, text=None)
     with pytest.raises(InvalidInput):
         service.close_case(
-            session, request, outcome_notes="ok", risk_assessment=None, safety_plan="plan",
+            session,
+            request,
+            outcome_notes="ok",
+            risk_assessment=None,
+            safety_plan="plan",
             follow_up_on=None,
         )
     assessment = {"thoughts": False, "plan": False, "means": False, "timeframe": "none"}
     with pytest.raises(InvalidInput):
         service.close_case(
-            session, request, outcome_notes="ok", risk_assessment=assessment, safety_plan=None,
+            session,
+            request,
+            outcome_notes="ok",
+            risk_assessment=assessment,
+            safety_plan=None,
             follow_up_on=None,
         )
     assert request.state is RequestState.assigned
     service.close_case(
-        session, request, outcome_notes="ok", risk_assessment=assessment,
-        safety_plan="Talk to teacher Li every evening", follow_up_on=None,
+        session,
+        request,
+        outcome_notes="ok",
+        risk_assessment=assessment,
+        safety_plan="Talk to teacher Li every evening",
+        follow_up_on=None,
     )
     assert request.state is RequestState.closed
 

@@ -147,9 +147,12 @@ def get_request(
 
 @router.post("/help/requests/{request_id}/accept")
 def accept(
-    request: ViewableRequest, principal: PsychologistPrincipal, session: SessionDep
+    request: ViewableRequest,
+    principal: PsychologistPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RequestPublic:
-    return _out(session, routing.accept(session, request, principal.user))
+    return _out(session, routing.accept(session, settings.help, request, principal.user))
 
 
 @router.post("/help/requests/{request_id}/decline", status_code=status.HTTP_204_NO_CONTENT)

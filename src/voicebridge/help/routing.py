@@ -208,7 +208,19 @@ def open_offer_for(session: Session, request_id: uuid.UUID, user_id: uuid.UUID) 
     ).first()
 
 
-def _critical_waiting_for(session: Session, user_id: uuid.UUID) -> bool:
+def _critical_waiting_for(session: Session, settings: HelpSettings, user_id: uuid.UUID) -> bool:
+    """Whether a critical request waits that this psychologist should take first.
+
+    Critical requests waiting since before this psychologist came on duty are
+    offered to them now, so nobody takes a calmer request ahead of a child in danger.
+    """
+    critical = session.exec(
+        select(HelpRequest).where(
+            HelpRequest.state == RequestState.waiting, HelpRequest.urgency == Urgency.critical
+        )
+    ).all()
+    for request in critical:
+        route(session, settings, request)
     return (
         session.exec(
             select(Offer.id)
@@ -224,11 +236,15 @@ def _critical_waiting_for(session: Session, user_id: uuid.UUID) -> bool:
     )
 
 
-def accept(session: Session, request: HelpRequest, user: User) -> HelpRequest:
+def accept(
+    session: Session, settings: HelpSettings, request: HelpRequest, user: User
+) -> HelpRequest:
     offer = open_offer_for(session, request.id, user.id)
     if offer is None or request.state is not RequestState.waiting:
         raise Conflict("This request is no longer offered to you")
-    if request.urgency is not Urgency.critical and _critical_waiting_for(session, user.id):
+    if request.urgency is not Urgency.critical and _critical_waiting_for(
+        session, settings, user.id
+    ):
         raise Conflict("A child in danger is waiting for you: take the critical request first")
     took_room = session.exec(
         update(PsychologistProfile)

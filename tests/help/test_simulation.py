@@ -1,0 +1,351 @@
+"""A simulated day: 200 requests, 20 psychologists, a fake clock, a worker restarted midway.
+
+Runs on its own migrated database (PostgreSQL or SQLite file) because the
+worker's handlers open their own connections and must see committed rows.
+The clock jumps from event to event (an arrival, a due job, a psychologist's
+check every minute), so a timer that fires on time fires at exactly its run_at.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from tests.factories import Factory
+from tests.fixtures.database import create_scratch_database, drop_scratch_database
+from tests.help.helpers import psychologist
+from voicebridge import clock
+from voicebridge.config import Settings
+from voicebridge.db import make_engine
+from voicebridge.errors import Conflict
+from voicebridge.help import routing, service
+from voicebridge.help.models import (
+    Category,
+    Escalation,
+    EscalationLevel,
+    HelpRequest,
+    Offer,
+    OfferState,
+    PsychologistProfile,
+    RequestState,
+    Urgency,
+)
+from voicebridge.jobs import service as jobs
+from voicebridge.jobs.models import Job, JobState
+from voicebridge.jobs.registry import JobContext
+from voicebridge.jobs.worker import Worker, load_handlers
+from voicebridge.migrate import upgrade
+from voicebridge.schools.models import StaffRole
+
+START = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # Monday 00:00 in Shanghai
+DAY = timedelta(days=1)
+DRAIN = timedelta(hours=4)
+TICK = timedelta(minutes=1)
+LEASE = timedelta(minutes=2)
+HELP_KINDS = [routing.OFFER_EXPIRE, routing.ESCALATE, routing.REROUTE, "help.sweep"]
+
+# (timezone, start hour, end hour, capacity, languages, delay minutes)
+SHIFTS = [
+    ("Asia/Shanghai", 0, 8, 2, ["cmn"], 1),
+    ("Asia/Shanghai", 0, 8, 3, ["cmn", "yue"], 3),
+    ("Asia/Shanghai", 0, 8, 1, ["cmn", "sichuanese"], 12),
+    ("Europe/London", 16, 24, 2, ["cmn", "en"], 2),
+    ("Asia/Shanghai", 6, 14, 3, ["cmn"], 1),
+    ("Asia/Shanghai", 8, 16, 4, ["cmn", "sichuanese"], 2),
+    ("Asia/Shanghai", 8, 16, 2, ["yue"], 5),
+    ("Asia/Shanghai", 8, 16, 1, ["cmn"], 15),
+    ("Asia/Shanghai", 10, 18, 3, ["cmn"], 1),
+    ("Asia/Urumqi", 10, 18, 2, ["cmn", "ug"], 4),
+    ("Asia/Shanghai", 12, 20, 2, ["cmn", "hunanese"], 2),
+    ("Asia/Shanghai", 14, 22, 3, ["cmn"], 3),
+    ("Asia/Shanghai", 16, 24, 4, ["cmn", "sichuanese"], 1),
+    ("Asia/Shanghai", 16, 24, 2, ["yue", "cmn"], 6),
+    ("Asia/Shanghai", 18, 24, 1, ["cmn"], 20),
+    ("America/Vancouver", 2, 10, 2, ["cmn", "yue"], 2),
+    ("Asia/Shanghai", 20, 24, 3, ["cmn"], 1),
+    ("Asia/Shanghai", 0, 24, 2, ["cmn"], 4),
+    ("Asia/Shanghai", 4, 12, 2, ["cmn", "wu"], 2),
+    ("Asia/Shanghai", 9, 21, 3, ["cmn", "minnan"], 3),
+]
+SUPERVISORS = {0, 8, 12, 17}
+
+
+def _windows(start: int, end: int) -> list[dict[str, object]]:
+    stop = "23:59" if end == 24 else f"{end:02d}:00"
+    return [{"weekday": d, "start": f"{start:02d}:00", "end": stop} for d in range(7)]
+
+
+def _in_shift(shift: tuple[object, ...], at: datetime) -> bool:
+    tz, start, end = str(shift[0]), int(str(shift[1])), int(str(shift[2]))
+    local = at.astimezone(ZoneInfo(tz))
+    minutes = local.hour * 60 + local.minute
+    return start * 60 <= minutes < (end * 60 if end < 24 else 23 * 60 + 59)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def scratch_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sim.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    url, name = create_scratch_database(admin_url)
+    upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    drop_scratch_database(admin_url, name)
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[clock.FakeClock]:
+    fake = clock.FakeClock(START - timedelta(hours=1))
+    clock.set_clock(fake)
+    try:
+        yield fake
+    finally:
+        clock.set_clock(None)
+
+
+def _arrivals(rng: random.Random) -> list[tuple[datetime, Category, bool, str | None, str]]:
+    plans = []
+    for _ in range(200):
+        at = START + timedelta(seconds=rng.randrange(0, int(DAY.total_seconds())))
+        roll = rng.random()
+        if roll < 0.06:
+            plan = (Category.lonely, True, None)
+        elif roll < 0.12:
+            plan = (Category.family, False, rng.choice(["我不想活了", "I want to die"]))
+        elif roll < 0.32:
+            plan = (Category.bullying, False, "他们欺负我")
+        elif roll < 0.80:
+            plan = (rng.choice([Category.lonely, Category.family, Category.school]), False, "想家")
+        else:
+            plan = (Category.other, False, "随便聊聊")
+        language = rng.choices(["cmn", "yue", "sichuanese"], weights=[8, 1, 1])[0]
+        plans.append((at, plan[0], plan[1], plan[2], language))
+    return sorted(plans, key=lambda p: p[0])
+
+
+def test_a_simulated_day(
+    scratch_engine: Engine, settings: Settings, fake_clock: clock.FakeClock
+) -> None:
+    load_handlers()
+    rng = random.Random(20261128)
+    engine = scratch_engine
+    with Session(engine, expire_on_commit=False) as session:
+        factory = Factory(session, settings)
+        school = factory.school()
+        factory.staff(school, StaffRole.admin, safeguarding=True)
+        children = [factory.child(school, name=f"C{i}") for i in range(30)]
+        psychs: dict[uuid.UUID, tuple[object, ...]] = {}
+        for i, shift in enumerate(SHIFTS):
+            user, _ = psychologist(
+                factory,
+                name=f"P{i}",
+                languages=list(shift[4]),  # type: ignore[call-overload]
+                capacity=int(str(shift[3])),
+                supervisor=i in SUPERVISORS,
+                timezone=str(shift[0]),
+                availability=_windows(int(str(shift[1])), int(str(shift[2]))),
+            )
+            psychs[user.id] = shift
+        jobs.enqueue(session, "help.sweep", {}, run_at=START, dedupe_key="periodic:help.sweep")
+        session.commit()
+
+    def worker(name: str) -> Worker:
+        return Worker(JobContext(engine, settings, None, name), lease=LEASE, kinds=HELP_KINDS)
+
+    current = worker("first")
+    arrivals = _arrivals(rng)
+    expected_offers: dict[uuid.UUID, set[uuid.UUID]] = {}
+    closes: dict[uuid.UUID, datetime] = {}
+    abandoned: uuid.UUID | None = None
+    restarted = False
+    next_tick = START
+    end = START + DAY + DRAIN
+
+    def next_job_time() -> datetime | None:
+        with Session(engine) as s:
+            return s.exec(
+                select(func.min(Job.run_at)).where(
+                    Job.state == JobState.queued, col(Job.kind).in_(HELP_KINDS)
+                )
+            ).one()
+
+    while True:
+        candidates = [next_tick]
+        if arrivals:
+            candidates.append(arrivals[0][0])
+        due = next_job_time()
+        if due is not None:
+            candidates.append(max(due, fake_clock.current))
+        now = min(candidates)
+        if now > end:
+            break
+        fake_clock.current = now
+
+        while arrivals and arrivals[0][0] == now:
+            _, category, not_safe, text, language = arrivals.pop(0)
+            with Session(engine, expire_on_commit=False) as s:
+                child = rng.choice(children)
+                request, _ = service.create_request(
+                    s, settings.help, child, category=category, not_safe=not_safe,
+                    text=text, language=language,
+                )
+                s.commit()
+                if request.urgency is Urgency.critical:
+                    expected_offers[request.id] = {
+                        pid for pid, shift in psychs.items() if _in_shift(shift, now)
+                    }
+
+        if not restarted and now >= START + DAY / 2 and due is not None and due <= now:
+            # The first worker dies holding a job's lease; a new one takes over.
+            job = jobs.claim(engine, "dying", LEASE, HELP_KINDS)
+            abandoned = job.id if job is not None else None
+            current = worker("second")
+            restarted = True
+        current.run_until_idle()
+
+        if now == next_tick:
+            _psychologists_act(engine, settings, rng, psychs, closes, now)
+            current.run_until_idle()
+            next_tick += TICK
+
+    _check(engine, settings, psychs, expected_offers, abandoned)
+
+
+def _psychologists_act(
+    engine: Engine,
+    settings: Settings,
+    rng: random.Random,
+    psychs: dict[uuid.UUID, tuple[object, ...]],
+    closes: dict[uuid.UUID, datetime],
+    now: datetime,
+) -> None:
+    for request_id, at in list(closes.items()):
+        if at <= now:
+            with Session(engine, expire_on_commit=False) as s:
+                request = s.get(HelpRequest, request_id)
+                assert request is not None
+                urgent = request.urgency in (Urgency.critical, Urgency.high)
+                service.close_case(
+                    s, request, outcome_notes="talked it through",
+                    risk_assessment={"thoughts": urgent, "plan": False, "means": False,
+                                     "timeframe": "none"},
+                    safety_plan="Evening check-ins with the dorm teacher" if urgent else None,
+                    follow_up_on=None,
+                )
+                s.commit()
+            del closes[request_id]
+    with Session(engine, expire_on_commit=False) as s:
+        rows = s.exec(
+            select(Offer, HelpRequest)
+            .join(HelpRequest, col(HelpRequest.id) == col(Offer.request_id))
+            .where(Offer.state == OfferState.open, HelpRequest.state == RequestState.waiting)
+        ).all()
+    queues: dict[uuid.UUID, list[tuple[Offer, HelpRequest]]] = {}
+    for offer, request in rows:
+        delay = timedelta(minutes=int(str(psychs[offer.psychologist_id][5])))
+        if now - offer.offered_at >= delay or request.urgency is Urgency.critical:
+            queues.setdefault(offer.psychologist_id, []).append((offer, request))
+    for pid, items in queues.items():
+        offer, request = min(items, key=lambda i: (-routing.URGENCY_RANK[i[1].urgency],
+                                                   i[1].created_at))
+        with Session(engine, expire_on_commit=False) as s:
+            user = s.get(routing.User, pid)
+            request = s.get(HelpRequest, request.id)
+            assert user is not None
+            assert request is not None
+            try:
+                if request.urgency is not Urgency.critical and rng.random() < 0.05:
+                    routing.decline(s, settings.help, request, user)
+                else:
+                    routing.accept(s, settings.help, request, user)
+                    service.post_message(s, settings.help, request, user, text="我在,慢慢说")
+                    closes[request.id] = now + timedelta(minutes=rng.randrange(20, 90))
+                s.commit()
+            except Conflict:
+                s.rollback()
+        with Session(engine) as s:
+            over = s.exec(
+                select(PsychologistProfile).where(
+                    col(PsychologistProfile.open_cases) > col(PsychologistProfile.capacity)
+                )
+            ).all()
+            assert over == []
+            held = s.exec(
+                select(HelpRequest.psychologist_id, func.count())
+                .where(HelpRequest.state == RequestState.assigned)
+                .group_by(col(HelpRequest.psychologist_id))
+            ).all()
+            for holder, count in held:
+                assert holder is not None
+                assert count <= int(str(psychs[holder][3]))
+
+
+def _check(
+    engine: Engine,
+    settings: Settings,
+    psychs: dict[uuid.UUID, tuple[object, ...]],
+    expected_offers: dict[uuid.UUID, set[uuid.UUID]],
+    abandoned: uuid.UUID | None,
+) -> None:
+    with Session(engine) as s:
+        requests = s.exec(select(HelpRequest)).all()
+        assert len(requests) == 200
+        assert all(r.state is not RequestState.waiting for r in requests), "lost a request"
+        by_id = {r.id: r for r in requests}
+        critical = [r for r in requests if r.urgency is Urgency.critical]
+        assert len(critical) >= 10
+        for r in critical:
+            offered = s.exec(select(Offer).where(Offer.request_id == r.id)).all()
+            fast = {o.psychologist_id for o in offered if o.offered_at - r.created_at <= timedelta(seconds=1)}
+            assert fast == expected_offers[r.id], "critical not offered to all on duty at once"
+            assert r.assigned_at is not None
+            for other in requests:
+                if (
+                    other.urgency is not Urgency.critical
+                    and other.created_at < r.created_at
+                    and (other.assigned_at is None or other.assigned_at > r.created_at)
+                ):
+                    assert other.assigned_at is None or r.assigned_at <= other.assigned_at
+        # Timers fired at their fake-clock time, the abandoned one after its lease.
+        done = s.exec(
+            select(Job).where(col(Job.kind).in_(HELP_KINDS), Job.state == JobState.done)
+        ).all()
+        fired = [j for j in done if j.last_error != "cancelled"]
+        assert len(fired) > 1000
+        for job in fired:
+            assert job.finished_at is not None
+            if job.id == abandoned:
+                assert job.finished_at - job.run_at <= LEASE + TICK
+                assert job.attempts == 2
+            else:
+                assert job.finished_at == job.run_at, (job.kind, job.run_at, job.finished_at)
+        assert abandoned is not None
+        assert s.exec(select(Job).where(Job.state == JobState.dead)).all() == []
+        # Every critical or high request not accepted within T1 was escalated at T1.
+        escalations = s.exec(select(Escalation)).all()
+        levels = {(e.request_id, e.level): e for e in escalations}
+        for r in requests:
+            t1 = settings.help.t1_seconds.get(r.urgency.value)
+            if t1 is None or r.assigned_at is None:
+                continue
+            if (r.assigned_at - r.created_at).total_seconds() > t1:
+                e = levels.get((r.id, EscalationLevel.supervisors))
+                assert e is not None
+                assert e.created_at <= r.created_at + timedelta(seconds=t1)
+        assert by_id
+        assert len(psychs) == 20
