@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import CheckConstraint
 from sqlmodel import Column, Field, Index, SQLModel
 
 from voicebridge.db import JSONType, UTCDateTime, enum_type, new_id, utcnow
@@ -73,6 +74,8 @@ class ReferralState(StrEnum):
 
 class PsychologistProfile(SQLModel, table=True):
     __tablename__ = "psychologist_profiles"
+    # The last line of defence for "nobody holds more cases than their capacity".
+    __table_args__ = (CheckConstraint("open_cases <= capacity", name="within_capacity"),)
 
     user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
     credentials: str = Field(max_length=4000)

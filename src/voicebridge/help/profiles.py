@@ -97,6 +97,8 @@ def update(
         changes.get("timezone"),
         changes.get("availability"),
     )
+    if changes.get("capacity", profile.capacity) < profile.open_cases:
+        raise InvalidInput("Close some cases before lowering your capacity below them")
     for key, value in changes.items():
         setattr(profile, key, value)
     session.add(profile)

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import User
@@ -148,7 +148,22 @@ def _make_offer(
     return offer
 
 
-def route(session: Session, settings: HelpSettings, request: HelpRequest) -> list[Offer]:
+def _pending_offers(session: Session) -> dict[uuid.UUID, int]:
+    rows = session.exec(
+        select(Offer.psychologist_id, func.count())
+        .join(HelpRequest, col(HelpRequest.id) == col(Offer.request_id))
+        .where(Offer.state == OfferState.open, HelpRequest.urgency != Urgency.critical)
+        .group_by(col(Offer.psychologist_id))
+    ).all()
+    return {pid: int(n) for pid, n in rows}
+
+
+def route(
+    session: Session,
+    settings: HelpSettings,
+    request: HelpRequest,
+    present: list[PsychologistProfile] | None = None,
+) -> list[Offer]:
     """Makes the offers a waiting request should have now; safe to call again at any time.
 
     Critical requests go to every on-duty psychologist at once, full or not (one
@@ -160,7 +175,8 @@ def route(session: Session, settings: HelpSettings, request: HelpRequest) -> lis
     now = clock.now()
     open_offers = _open_offers(session, request.id)
     offered_now = {o.psychologist_id for o in open_offers}
-    present = on_duty(session, now)
+    if present is None:
+        present = on_duty(session, now)
     if request.urgency is Urgency.critical:
         fresh = [p for p in present if p.user_id not in offered_now]
         return [
@@ -173,7 +189,12 @@ def route(session: Session, settings: HelpSettings, request: HelpRequest) -> lis
     declined = {o.psychologist_id for o in history if o.state is OfferState.declined}
     lapsed = {o.psychologist_id for o in history} - declined
     with_room = [p for p in present if p.open_cases < p.capacity and p.user_id not in declined]
-    candidates = [p for p in with_room if p.user_id not in lapsed] or with_room
+    # Fresh faces first; then those who let it lapse; a child is never left with nobody
+    # because everyone on duty once declined.
+    for excluded in (declined | lapsed, declined, set()):
+        candidates = [p for p in with_room if p.user_id not in excluded]
+        if candidates:
+            break
     ranked = rank(session, settings, request, candidates)
     if not ranked:
         return []
@@ -193,8 +214,10 @@ def waiting_requests(session: Session) -> list[HelpRequest]:
 def route_waiting(session: Session, settings: HelpSettings) -> int:
     """Re-offers every waiting request, most urgent and longest waiting first."""
     made = 0
-    for request in waiting_requests(session):
-        made += len(route(session, settings, request))
+    waiting = waiting_requests(session)
+    present = on_duty(session, clock.now()) if waiting else []
+    for request in waiting:
+        made += len(route(session, settings, request, present))
     return made
 
 

@@ -65,6 +65,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["verified_by"], ["users.id"], name=op.f("fk_psychologist_profiles_verified_by_users")
         ),
+        sa.CheckConstraint(
+            "open_cases <= capacity",
+            name=op.f("ck_psychologist_profiles_within_capacity"),
+        ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_psychologist_profiles")),
     )
     op.create_index(
