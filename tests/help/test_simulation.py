@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, func
+from sqlalchemy import Engine, case, event, func
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
@@ -35,7 +35,6 @@ from voicebridge.help.models import (
     HelpRequest,
     Offer,
     OfferState,
-    PsychologistProfile,
     RequestState,
     Urgency,
 )
@@ -187,12 +186,19 @@ def test_a_simulated_day(
     end = START + DAY + DRAIN
 
     def next_job_time() -> datetime | None:
+        """The next queued job, or the next lease to run out (a dead worker's job)."""
         with Session(engine) as s:
-            return s.exec(
-                select(func.min(Job.run_at)).where(
-                    Job.state == JobState.queued, col(Job.kind).in_(HELP_KINDS)
-                )
+            queued, lease_end = s.exec(
+                select(
+                    func.min(case((col(Job.state) == JobState.queued, col(Job.run_at)))),
+                    func.min(case((col(Job.state) == JobState.running, col(Job.locked_until)))),
+                ).where(col(Job.kind).in_(HELP_KINDS))
             ).one()
+        times = [t for t in (queued, lease_end) if t is not None]
+        if lease_end is not None:
+            # A lease ends strictly after locked_until is passed.
+            times[-1] = lease_end + timedelta(microseconds=1)
+        return min(times, default=None)
 
     while True:
         candidates = [next_tick]
@@ -211,8 +217,13 @@ def test_a_simulated_day(
             with Session(engine, expire_on_commit=False) as s:
                 child = rng.choice(children)
                 request, _ = service.create_request(
-                    s, settings.help, child, category=category, not_safe=not_safe,
-                    text=text, language=language,
+                    s,
+                    settings.help,
+                    child,
+                    category=category,
+                    not_safe=not_safe,
+                    text=text,
+                    language=language,
                 )
                 s.commit()
                 if request.urgency is Urgency.critical:
@@ -226,12 +237,13 @@ def test_a_simulated_day(
             abandoned = job.id if job is not None else None
             current = worker("second")
             restarted = True
-        current.run_until_idle()
+        if due is not None and due <= now:
+            current.run_until_idle()
 
         if now == next_tick:
-            _psychologists_act(engine, settings, rng, psychs, closes, now)
-            current.run_until_idle()
-            _within_capacity(engine, psychs)
+            if _psychologists_act(engine, settings, rng, psychs, closes, now):
+                current.run_until_idle()
+                _within_capacity(engine, psychs)
             next_tick += TICK
 
     _check(engine, settings, psychs, expected_offers, abandoned)
@@ -244,7 +256,9 @@ def _psychologists_act(
     psychs: dict[uuid.UUID, tuple[object, ...]],
     closes: dict[uuid.UUID, datetime],
     now: datetime,
-) -> None:
+) -> bool:
+    """One minute of the volunteers' work; True when anything changed."""
+    changed = False
     for request_id, at in list(closes.items()):
         if at <= now:
             with Session(engine, expire_on_commit=False) as s:
@@ -252,14 +266,21 @@ def _psychologists_act(
                 assert request is not None
                 urgent = request.urgency in (Urgency.critical, Urgency.high)
                 service.close_case(
-                    s, request, outcome_notes="talked it through",
-                    risk_assessment={"thoughts": urgent, "plan": False, "means": False,
-                                     "timeframe": "none"},
+                    s,
+                    request,
+                    outcome_notes="talked it through",
+                    risk_assessment={
+                        "thoughts": urgent,
+                        "plan": False,
+                        "means": False,
+                        "timeframe": "none",
+                    },
                     safety_plan="Evening check-ins with the dorm teacher" if urgent else None,
                     follow_up_on=None,
                 )
                 s.commit()
             del closes[request_id]
+            changed = True
     with Session(engine, expire_on_commit=False) as s:
         rows = s.exec(
             select(Offer, HelpRequest)
@@ -272,8 +293,9 @@ def _psychologists_act(
         if now - offer.offered_at >= delay or request.urgency is Urgency.critical:
             queues.setdefault(offer.psychologist_id, []).append((offer, request))
     for pid, items in queues.items():
-        offer, request = min(items, key=lambda i: (-routing.URGENCY_RANK[i[1].urgency],
-                                                   i[1].created_at))
+        offer, request = min(
+            items, key=lambda i: (-routing.URGENCY_RANK[i[1].urgency], i[1].created_at)
+        )
         with Session(engine, expire_on_commit=False) as s:
             user = s.get(routing.User, pid)
             request = s.get(HelpRequest, request.id)
@@ -287,8 +309,12 @@ def _psychologists_act(
                     service.post_message(s, settings.help, request, user, text="我在,慢慢说")
                     closes[request.id] = now + timedelta(minutes=rng.randrange(20, 90))
                 s.commit()
+                changed = True
             except Conflict:
                 s.rollback()
+    return changed
+
+
 def _within_capacity(engine: Engine, psychs: dict[uuid.UUID, tuple[object, ...]]) -> None:
     """Counted from the cases themselves, not from the counter the service keeps."""
     with Session(engine) as s:
@@ -318,7 +344,11 @@ def _check(
         assert len(critical) >= 10
         for r in critical:
             offered = s.exec(select(Offer).where(Offer.request_id == r.id)).all()
-            fast = {o.psychologist_id for o in offered if o.offered_at - r.created_at <= timedelta(seconds=1)}
+            fast = {
+                o.psychologist_id
+                for o in offered
+                if o.offered_at - r.created_at <= timedelta(seconds=1)
+            }
             assert fast == expected_offers[r.id], "critical not offered to all on duty at once"
             assert r.assigned_at is not None
             for other in requests:

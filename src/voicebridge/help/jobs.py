@@ -50,7 +50,7 @@ def reroute(ctx: JobContext, payload: dict[str, Any]) -> None:
         session.commit()
 
 
-@job_handler("help.sweep", every=timedelta(minutes=1))
+@job_handler("help.sweep", every=timedelta(minutes=2))
 def sweep(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Catches psychologists whose availability window opened since the last offer."""
     reroute(ctx, payload)
