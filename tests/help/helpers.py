@@ -78,13 +78,16 @@ def assigned_case(
     elif factory.session.get(PsychologistProfile, psych.id) is None:
         psychologist(factory, user=psych)
     request = ask(factory.session, factory.settings, child, **kwargs)
-    offer = routing.open_offer_for(factory.session, request.id, psych.id)
-    if offer is None:
-        # Another on-duty psychologist ranked first; hand it over as a supervisor would.
+    offer_to(factory, request, psych)
+    routing.accept(factory.session, factory.settings.help, request, psych)
+    return request, psych
+
+
+def offer_to(factory: Factory, request: HelpRequest, psych: User) -> None:
+    """Makes sure ``psych`` holds an offer even when someone else on duty ranked first."""
+    if routing.open_offer_for(factory.session, request.id, psych.id) is None:
         profile = factory.session.get(PsychologistProfile, psych.id)
         assert profile is not None
         routing._make_offer(
             factory.session, factory.settings.help, request, profile, 0.0, request.created_at
         )
-    routing.accept(factory.session, factory.settings.help, request, psych)
-    return request, psych

@@ -1,0 +1,323 @@
+"""Cases for help requests, cases and psychologists: a case is invisible to outsiders (404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.access.harness import ROLES, Case, Req, World, register
+from tests.help.helpers import ask, assigned_case, offer_to, psychologist
+from voicebridge.help import escalation, oversight, service
+from voicebridge.help.models import Category, EscalationLevel, PsychologistProfile
+
+EVERYONE = set(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+OUTSIDERS = {
+    "own_guardian",
+    "other_guardian",
+    "school_staff",
+    "other_school_staff",
+    "psychologist",
+    "moderator",
+    "admin",
+}
+
+
+def hidden(*but: str) -> dict[str, int]:
+    """Guardians, teachers, other psychologists, moderators and admins: 404 for a case."""
+    return dict.fromkeys(OUTSIDERS - set(but), 404)
+
+
+def _case_with_other(w: World) -> None:
+    request, psych = assigned_case(w.factory, w.child_a, text="我想家")
+    w.extras["request"], w.extras["assigned"] = request, psych
+
+
+def _case_with_w(w: World) -> None:
+    request, _ = assigned_case(w.factory, w.child_a, w.psychologist, text="我想家")
+    w.extras["request"] = request
+
+
+def _offered_to_w(w: World) -> None:
+    psychologist(w.factory, user=w.psychologist)
+    w.extras["request"] = ask(w.session, w.settings, w.child_a)
+    offer_to(w.factory, w.extras["request"], w.psychologist)
+
+
+def _supervisor_w(w: World) -> None:
+    psychologist(w.factory, user=w.psychologist, supervisor=True, on_duty=False)
+    _case_with_other(w)
+
+
+def _referral(w: World) -> None:
+    _supervisor_w(w)
+    w.extras["referral"] = oversight.request_referral(
+        w.session, w.extras["request"], w.extras["assigned"], agency="110", reason="in danger now"
+    )
+
+
+def _held(w: World) -> None:
+    _supervisor_w(w)
+    w.extras["message"] = service.post_message(
+        w.session,
+        w.settings.help,
+        w.extras["request"],
+        w.extras["assigned"],
+        text="加我微信 wang_laoshi1",
+    )
+
+
+def _escalated(w: World) -> None:
+    request = ask(w.session, w.settings, w.child_a, category=Category.bullying)
+    escalation.escalate(w.session, request, EscalationLevel.safeguarding, "test")
+    w.extras["request"] = request
+
+
+def _profile(w: World) -> None:
+    psychologist(w.factory, user=w.psychologist, on_duty=False)
+
+
+def _pending_profile(w: World) -> None:
+    _profile(w)
+    profile = w.session.get(PsychologistProfile, w.psychologist.id)
+    assert profile is not None
+    w.extras["profile"] = profile
+
+
+def _not_listing(w: World, role: str, response: Any) -> None:
+    if role not in {"child", "school_staff"}:
+        assert str(w.extras["request"].id) not in response.text, f"{role} saw the request"
+
+
+def _url(path: str) -> Any:
+    def build(w: World) -> Req:
+        return Req(url=path.format(**{k: getattr(v, "id", v) for k, v in w.extras.items()}))
+
+    return build
+
+
+def _body(path: str, body: Any) -> Any:
+    def build(w: World) -> Req:
+        req: Req = _url(path)(w)
+        req.json = body
+        return req
+
+    return build
+
+
+R = "/api/v1/help/requests/{request_id}"
+U = "/api/v1/help/requests/{request}"
+
+register(Case("GET", "/api/v1/help/options", lambda w: Req(url="/api/v1/help/options"), SIGNED_IN))
+register(
+    Case(
+        "POST",
+        "/api/v1/help/requests",
+        lambda w: Req(url="/api/v1/help/requests", json={"category": "lonely", "text": "想家"}),
+        {"child"},
+    )
+)
+register(
+    Case(
+        "GET",
+        "/api/v1/help/requests",
+        lambda w: Req(url="/api/v1/help/requests"),
+        {"child", "psychologist"},
+        setup=_case_with_other,
+        check=_not_listing,
+    )
+)
+register(Case("GET", R, _url(U), {"child"}, setup=_case_with_other, expect=hidden()))
+register(
+    Case(
+        "POST",
+        R + "/accept",
+        _url(U + "/accept"),
+        {"psychologist"},
+        setup=_offered_to_w,
+        expect=hidden("psychologist"),
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/decline",
+        _url(U + "/decline"),
+        {"psychologist"},
+        setup=_offered_to_w,
+        expect=hidden("psychologist"),
+    )
+)
+register(
+    Case(
+        "GET",
+        R + "/messages",
+        _url(U + "/messages"),
+        {"child"},
+        setup=_case_with_other,
+        expect=hidden(),
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/messages",
+        _body(U + "/messages", {"text": "谢谢老师"}),
+        {"child"},
+        setup=_case_with_other,
+        expect=hidden(),
+    )
+)
+register(
+    Case(
+        "PUT",
+        R + "/urgency",
+        _body(U + "/urgency", {"urgency": "high"}),
+        {"psychologist"},
+        setup=_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/close",
+        _body(U + "/close", {"outcome_notes": "talked"}),
+        {"psychologist"},
+        setup=_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/referrals",
+        _body(U + "/referrals", {"agency": "county hospital", "reason": "needs a doctor"}),
+        {"psychologist"},
+        setup=_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "GET",
+        R + "/referrals",
+        _url(U + "/referrals"),
+        {"psychologist"},
+        setup=_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/referrals/{referral_id}/decision",
+        _body(U + "/referrals/{referral}/decision", {"approve": True, "reason": "life at risk"}),
+        {"psychologist"},
+        setup=_referral,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "GET",
+        "/api/v1/help/review/messages",
+        _url("/api/v1/help/review/messages"),
+        {"psychologist"},
+        setup=_held,
+    )
+)
+register(
+    Case(
+        "POST",
+        "/api/v1/help/review/messages/{message_id}",
+        _body("/api/v1/help/review/messages/{message}", {"release": False}),
+        {"psychologist"},
+        setup=_held,
+    )
+)
+register(
+    Case(
+        "GET",
+        "/api/v1/help/escalations",
+        _url("/api/v1/help/escalations"),
+        {"school_staff", "other_school_staff"},
+        setup=_escalated,
+        check=_not_listing,
+    )
+)
+register(Case("GET", "/api/v1/help/alerts", _url("/api/v1/help/alerts"), SIGNED_IN))
+register(
+    Case(
+        "GET",
+        "/api/v1/help/figures",
+        _url("/api/v1/help/figures"),
+        {"psychologist"},
+        setup=_supervisor_w,
+    )
+)
+register(
+    Case(
+        "PUT",
+        "/api/v1/psychologists/me/application",
+        lambda w: Req(
+            url="/api/v1/psychologists/me/application",
+            json={
+                "credentials": "Licensed, 8 years with children",
+                "languages": ["cmn", "sichuanese"],
+                "capacity": 3,
+            },
+        ),
+        {"psychologist"},
+    )
+)
+register(
+    Case(
+        "GET",
+        "/api/v1/psychologists/me",
+        _url("/api/v1/psychologists/me"),
+        {"psychologist"},
+        setup=_profile,
+    )
+)
+register(
+    Case(
+        "PATCH",
+        "/api/v1/psychologists/me",
+        _body("/api/v1/psychologists/me", {"capacity": 4}),
+        {"psychologist"},
+        setup=_profile,
+    )
+)
+register(
+    Case(
+        "PUT",
+        "/api/v1/psychologists/me/duty",
+        _body("/api/v1/psychologists/me/duty", {"on_duty": True}),
+        {"psychologist"},
+        setup=_profile,
+    )
+)
+register(
+    Case(
+        "GET",
+        "/api/v1/psychologists/me/queue",
+        _url("/api/v1/psychologists/me/queue"),
+        {"psychologist"},
+        setup=_profile,
+    )
+)
+register(
+    Case("GET", "/api/v1/psychologists", _url("/api/v1/psychologists"), {"moderator", "admin"})
+)
+register(
+    Case(
+        "POST",
+        "/api/v1/psychologists/{user_id}/verification",
+        lambda w: Req(
+            url=f"/api/v1/psychologists/{w.psychologist.id}/verification",
+            json={"decision": "verified"},
+        ),
+        {"moderator", "admin"},
+        setup=_pending_profile,
+    )
+)
