@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -209,4 +211,6 @@ def test_queue_and_figures(client: TestClient, factory: Factory, session: Sessio
     answered = figures["first_response_seconds"]["critical"]["count"]
     assert answered == before["first_response_seconds"]["critical"]["count"] + 1
     assert figures["queue"]["normal"] == before["queue"]["normal"] + 1
-    assert session.get(HelpRequest, critical_id) is not None
+    taken = session.get(HelpRequest, uuid.UUID(critical_id))
+    assert taken is not None
+    assert taken.psychologist_id == psych.id
