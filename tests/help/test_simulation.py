@@ -9,6 +9,7 @@ check every minute), so a timer that fires on time fires at exactly its run_at.
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from tests.factories import Factory
 from tests.fixtures.database import create_scratch_database, drop_scratch_database
-from tests.help.helpers import psychologist
+from tests.help.helpers import ask, offer_to, psychologist
 from voicebridge import clock
 from voicebridge.config import Settings
 from voicebridge.db import make_engine
@@ -35,6 +36,7 @@ from voicebridge.help.models import (
     HelpRequest,
     Offer,
     OfferState,
+    PsychologistProfile,
     RequestState,
     Urgency,
 )
@@ -386,3 +388,62 @@ def _check(
                 assert e.created_at <= r.created_at + timedelta(seconds=t1)
         assert by_id
         assert len(psychs) == 20
+
+
+def _race(engine: Engine, settings: Settings, pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> int:
+    """Accepts every (request, psychologist) pair at the same moment; returns how many won."""
+    barrier = threading.Barrier(len(pairs))
+    wins: list[bool] = []
+
+    def take(request_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        with Session(engine) as s:
+            request, user = s.get(HelpRequest, request_id), s.get(routing.User, user_id)
+            assert request is not None
+            assert user is not None
+            barrier.wait()
+            try:
+                routing.accept(s, settings.help, request, user)
+                s.commit()
+                wins.append(True)
+            except Conflict:
+                s.rollback()
+                wins.append(False)
+
+    threads = [threading.Thread(target=take, args=pair) for pair in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(wins) == len(pairs)
+    return sum(wins)
+
+
+def test_concurrent_accepts_hold_capacity_and_first_wins(
+    scratch_engine: Engine, settings: Settings
+) -> None:
+    engine = scratch_engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs concurrent transactions")
+    with Session(engine, expire_on_commit=False) as s:
+        factory = Factory(s, settings)
+        child = factory.child(factory.school())
+        psych, _ = psychologist(factory, capacity=1)
+        others = [psychologist(factory, name=f"O{i}", capacity=2)[0] for i in range(4)]
+        normal = [ask(s, settings, child) for _ in range(4)]
+        for request in normal:
+            offer_to(factory, request, psych)
+        s.commit()
+    assert _race(engine, settings, [(r.id, psych.id) for r in normal]) == 1
+    with Session(engine, expire_on_commit=False) as s:
+        profile = s.get(PsychologistProfile, psych.id)
+        assert profile is not None
+        assert profile.open_cases == 1
+        child_row = s.get(type(child), child.id)
+        assert child_row is not None
+        critical = ask(s, settings, child_row, not_safe=True)
+        s.commit()
+    assert _race(engine, settings, [(critical.id, o) for o in (u.id for u in others)]) == 1
+    with Session(engine) as s:
+        taken = s.get(HelpRequest, critical.id)
+        assert taken is not None
+        assert taken.psychologist_id in {u.id for u in others}
