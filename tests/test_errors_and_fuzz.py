@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from sqlmodel import Session, func, select
 
-import schemathesis
 from tests.access.harness import build_world
 from tests.factories import Factory
 from voicebridge.accounts.models import Role, User
