@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
+from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from tests.access.harness import build_world
+from tests.conftest import make_settings
 from tests.factories import Factory
 from voicebridge.accounts.models import Role, User
+from voicebridge.app import create_app
 from voicebridge.config import Settings
 from voicebridge.schools.models import Child
 
@@ -71,7 +76,13 @@ def test_request_id_is_echoed(client: TestClient) -> None:
     assert r.headers["x-request-id"] == "abc123"
 
 
-def test_readyz_checks_database_and_store(client: TestClient, app: FastAPI) -> None:
+def test_readyz_checks_database_and_store(engine: Engine, tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path), engine=engine)
+    with TestClient(app) as client:
+        _check_ready(client, app)
+
+
+def _check_ready(client: TestClient, app: FastAPI) -> None:
     r = client.get("/readyz")
     assert r.status_code == 200, r.text
     assert client.get("/metrics").status_code == 200
