@@ -1,10 +1,14 @@
 """Turn any phone or browser recording into the stored Ogg/Opus, in one pass.
 
 One decode yields everything the message needs: the playable file, its true
-duration, the waveform and the loudness. Decoding happens in a second thread
-(PyAV releases the GIL inside the codec), so on a 2-core worker demux+decode
-overlap with filter+encode as they do in the ffmpeg command line; a small
-bounded queue between them keeps memory flat however long the recording is.
+duration, the waveform and the loudness, with memory bounded by a few small
+buffers however long the recording is.
+
+Measured on a 2-core worker: PyAV 18 holds the GIL inside decode, encode and
+the filter graph, so a decode thread (``threaded=True``) made a 10-minute
+transcode 15% *slower* (5.7 s against 4.9 s) from lock hand-offs; it stays
+available for a PyAV that releases the GIL. The speed comes instead from
+doing Python work per 100 ms block and from the encoder settings below.
 
 The output is written to a hidden sibling file and renamed into place only
 after every check passed, so a failure never leaves a ``dst`` behind.
@@ -17,6 +21,7 @@ import hashlib
 import os
 import queue
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -31,17 +36,25 @@ from voicebridge.audio.levels import Leveller, Peaks
 from voicebridge.audio.probe import ProbeResult, describe, open_input
 
 RATE = 48000
-FRAME = 960  # 20 ms, the Opus frame size that suits speech
+# The filter graph hands Python 100 ms blocks: per-block work (gain, peaks,
+# frame objects) then costs a fifth of what 20 ms Opus frames would, and PyAV
+# cuts each block into 20 ms frames for libopus itself.
+BLOCK = 4800
+TIME_BASE = Fraction(1, RATE)
 MIN_DURATION_MS = 300
 # A truncated upload decodes cleanly; only a shortfall against the header shows it.
 MIN_DECODED_FRACTION = 0.9
 # Skipping a few damaged packets saves a recording; past this share it is noise.
 MAX_SKIPPED_FRACTION = 0.05
 MIN_SKIPPED_TOLERATED = 20
-# libopus at 24 kbit/s: level 5 is about 2x faster than the default 10 and its
-# output is not distinguishable on speech at this bitrate (see bench/transcode.py).
+# libopus at 24 kbit/s mono, measured on speech-like audio: application "audio"
+# at complexity 5 encodes in 67 us per 20 ms frame against 118 us for "voip" at
+# the default 10 (and, oddly, 153 us for "voip" at 5). bench/transcode.py
+# compares the quality.
 COMPRESSION_LEVEL = 5
+APPLICATION = "audio"
 QUEUE_FRAMES = 64
+THREADED = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,8 @@ def transcode(
     target_lufs: float = -16.0,
     max_duration_s: float | None = None,
     compression_level: int = COMPRESSION_LEVEL,
-    application: str = "voip",
+    application: str = APPLICATION,
+    threaded: bool = THREADED,
 ) -> AudioResult:
     """Transcode ``src`` to mono 48 kHz Ogg/Opus at ``dst``; raise an ``InvalidAudio``.
 
@@ -86,7 +100,7 @@ def transcode(
             if limit_ms is not None and source.duration_ms and source.duration_ms > limit_ms * 1.02:
                 raise AudioTooLong(f"The recording is longer than {max_duration_s:g} s")
             run = _Run(container, source, part, bitrate, peaks, target_lufs, limit_ms)
-            run.execute(compression_level, application)
+            run.execute(compression_level, application, threaded)
         _verify(run, source)
         size, digest = _digest(part)
         os.replace(part, dst)
@@ -154,54 +168,41 @@ class _Run:
     def duration_ms(self) -> int:
         return self.samples * 1000 // RATE
 
-    def execute(self, compression_level: int, application: str) -> None:
-        frames: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_FRAMES)
-        stop = threading.Event()
-        decoder = threading.Thread(target=self._decode, args=(frames, stop), daemon=True)
-        decoder.start()
-        try:
-            with av.open(str(self.part), "w", format="ogg") as out:
+    def execute(self, compression_level: int, application: str, threaded: bool) -> None:
+        frames = self._frames()
+        with av.open(str(self.part), "w", format="ogg") as out:
+            if not threaded:
                 self._encode(frames, out, compression_level, application)
-        finally:
-            stop.set()
-            while decoder.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    frames.get(timeout=0.05)
-            decoder.join()
+                return
+            with _Prefetch(frames, QUEUE_FRAMES) as prefetched:
+                self._encode(prefetched, out, compression_level, application)
 
-    def _decode(self, frames: queue.Queue[Any], stop: threading.Event) -> None:
-        """Demux and decode, skipping packets the codec rejects; end with None."""
-        try:
-            stream = self.container.streams.audio[0]
-            stream.codec_context.thread_type = "AUTO"
-            demux_errors = 0
-            done = False
-            while not done and not stop.is_set():
-                try:
-                    for packet in self.container.demux(stream):
-                        if stop.is_set():
-                            break
-                        self.packets += packet.size > 0
-                        try:
-                            decoded = packet.decode()
-                        except av.error.FFmpegError:
-                            self.skipped += 1
-                            continue
-                        for frame in decoded:
-                            frames.put(frame)
-                    done = True
-                except av.error.FFmpegError:
-                    # The demuxer lost sync on damaged bytes; a new demux call
-                    # resumes after them.
-                    demux_errors += 1
-                    self.skipped += 1
-                    done = demux_errors > MIN_SKIPPED_TOLERATED
-            frames.put(None)
-        except BaseException as exc:  # handed to the encoding thread to raise
-            frames.put(exc)
+    def _frames(self) -> Iterator[Any]:
+        """Demux and decode, skipping packets the codec rejects."""
+        stream = self.container.streams.audio[0]
+        stream.codec_context.thread_type = "AUTO"
+        demux_errors = 0
+        while True:
+            try:
+                for packet in self.container.demux(stream):
+                    self.packets += packet.size > 0
+                    try:
+                        decoded = packet.decode()
+                    except av.error.FFmpegError:
+                        self.skipped += 1
+                        continue
+                    yield from decoded
+                return
+            except av.error.FFmpegError:
+                # The demuxer lost sync on damaged bytes; a new demux call
+                # resumes after them.
+                demux_errors += 1
+                self.skipped += 1
+                if demux_errors > MIN_SKIPPED_TOLERATED:
+                    return
 
     def _encode(
-        self, frames: queue.Queue[Any], out: Any, compression_level: int, application: str
+        self, frames: Iterator[Any], out: Any, compression_level: int, application: str
     ) -> None:
         stream = out.add_stream(
             "libopus",
@@ -213,9 +214,7 @@ class _Run:
         ctx.format = "flt"
         ctx.bit_rate = self.bitrate
         graph: _Graph | None = None
-        while (item := frames.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
+        for item in frames:
             if graph is None:
                 graph = _Graph(item)
             elif not graph.accepts(item):
@@ -240,19 +239,62 @@ class _Run:
             )
             frame.sample_rate = RATE
             frame.pts = self.samples
-            frame.time_base = Fraction(1, RATE)
+            frame.time_base = TIME_BASE
             self.samples += frame.samples
             if self.limit_ms is not None and self.duration_ms > self.limit_ms:
                 raise AudioTooLong(f"The recording is longer than {self.limit_ms / 1000:g} s")
             out.mux(stream.encode(frame))
 
 
+class _Prefetch:
+    """Run an iterator in a thread, a bounded number of items ahead.
+
+    Stops the producer when the consumer leaves early (an error, a length
+    limit), so no thread outlives the transcode.
+    """
+
+    def __init__(self, source: Iterator[Any], size: int) -> None:
+        self.source = source
+        self.items: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._produce, daemon=True)
+
+    def __enter__(self) -> Iterator[Any]:
+        self.thread.start()
+        return self._consume()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        while self.thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self.items.get(timeout=0.05)
+        self.thread.join()
+
+    def _produce(self) -> None:
+        try:
+            for item in self.source:
+                if self.stop.is_set():
+                    return
+                self.items.put(item)
+            self.items.put(_END)
+        except BaseException as exc:  # re-raised in the consuming thread
+            self.items.put(exc)
+
+    def _consume(self) -> Iterator[Any]:
+        while (item := self.items.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+_END = object()
+
+
 class _Graph:
     """Resample and downmix to 48 kHz mono, measuring EBU R128 loudness on the way.
 
     ``ebur128`` reports its running short-term and integrated loudness as frame
-    metadata, which the ``Leveller`` reads; ``asetnsamples`` cuts exact 20 ms
-    frames, which libopus requires.
+    metadata, which the ``Leveller`` reads; ``asetnsamples`` cuts fixed blocks.
     """
 
     def __init__(self, first: Any) -> None:
@@ -270,7 +312,7 @@ class _Graph:
             ),
             self.graph.add("aformat", f"sample_fmts=dbl:sample_rates={RATE}:channel_layouts=mono"),
             self.graph.add("ebur128", "metadata=1"),
-            self.graph.add("asetnsamples", f"n={FRAME}:p=0"),
+            self.graph.add("asetnsamples", f"n={BLOCK}:p=0"),
             self.graph.add("abuffersink"),
         ]
         for a, b in zip(chain, chain[1:], strict=False):
