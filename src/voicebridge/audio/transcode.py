@@ -207,7 +207,11 @@ class _Run:
         stream = out.add_stream(
             "libopus",
             rate=RATE,
-            options={"application": application, "compression_level": str(compression_level)},
+            options={
+                "application": application,
+                "compression_level": str(compression_level),
+                "vbr": "constrained",
+            },
         )
         ctx = stream.codec_context
         ctx.layout = "mono"
