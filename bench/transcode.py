@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import imageio_ffmpeg
-
 from tests.audio.make import make_recording
+
 from voicebridge.audio.transcode import APPLICATION, COMPRESSION_LEVEL
 
 ROOT = Path(__file__).resolve().parents[1]
