@@ -341,7 +341,7 @@ class _Graph:
         out: list[tuple[Any, float, float]] = []
         while True:
             try:
-                result = self.graph.pull()
+                result: Any = self.graph.pull()
             except (av.error.BlockingIOError, av.error.EOFError):
                 return out
             meta = result.metadata
