@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,12 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encoding="utf-8",
     )
     return folder
+
+
+@pytest.fixture
+def folder(recordings: Path, tmp_path: Path) -> Path:
+    """A fresh copy per test: imports are remembered by absolute path."""
+    return Path(shutil.copytree(recordings, tmp_path / "import"))
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ def _publish(session: Session, moderator: User, story: Story) -> None:
 def _setup(session: Session, store: ObjectStore, app: FastAPI, narrator: User, folder: Path):  # type: ignore[no-untyped-def]
     report = run_import(session, store, app.state.settings.audio, narrator, folder)
     moon, fox = (session.get(Story, sid) for sid in report.story_ids)
-    assert moon is not None and fox is not None
+    assert moon is not None
+    assert fox is not None
     moderator = User(role=Role.moderator, display_name="m")
     session.add(moderator)
     session.flush()
@@ -38,13 +39,19 @@ def _setup(session: Session, store: ObjectStore, app: FastAPI, narrator: User, f
 
 
 def test_bundle_verifies_detects_tampering_and_exports_increments(
-    session: Session, store: ObjectStore, app: FastAPI, narrator: User, recordings: Path, tmp_path: Path
+    session: Session,
+    store: ObjectStore,
+    app: FastAPI,
+    narrator: User,
+    folder: Path,
+    tmp_path: Path,
 ) -> None:
-    box, moon, fox, moderator = _setup(session, store, app, narrator, recordings)
+    box, moon, fox, moderator = _setup(session, store, app, narrator, folder)
     full = tmp_path / "full.zip"
     seen: list[int] = []
     manifest = bundles.export_bundle(session, store, box, full, on_bytes=seen.append)
-    assert manifest["version"] == 1 and len(manifest["files"]) == 2
+    assert manifest["version"] == 1
+    assert len(manifest["files"]) == 2
     assert sum(seen) == bundles.total_bytes(manifest)
     assert bundles.verify_bundle(full) == []
 
@@ -70,9 +77,14 @@ def test_bundle_verifies_detects_tampering_and_exports_increments(
 
 
 def test_device_syncs_only_missing_hashes(
-    session: Session, app: FastAPI, client: TestClient, factory: Factory, narrator: User, recordings: Path
+    session: Session,
+    app: FastAPI,
+    client: TestClient,
+    factory: Factory,
+    narrator: User,
+    folder: Path,
 ) -> None:
-    box, _moon, fox, moderator = _setup(session, app.state.store, app, narrator, recordings)
+    box, _moon, fox, moderator = _setup(session, app.state.store, app, narrator, folder)
     school = factory.school()
     _, token = factory.device(school)
     other_school = factory.school("Elsewhere")
@@ -84,13 +96,18 @@ def test_device_syncs_only_missing_hashes(
 
     url = f"/api/v1/storyboxes/{box.id}/sync"
     assert client.get(f"{url}/manifest", headers={"X-Device-Token": other_token}).status_code == 404
-    manifest = client.get(f"{url}/manifest", params={"since": 1}, headers={"X-Device-Token": token}).json()
+    manifest = client.get(
+        f"{url}/manifest", params={"since": 1}, headers={"X-Device-Token": token}
+    ).json()
     missing = {f["sha256"] for f in manifest["files"]}
     assert missing == set(boxes.story_hashes(session, fox.id))
     for sha in missing:
         got = client.get(f"{url}/files/{sha}", headers={"X-Device-Token": token})
-        assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == sha
-    assert client.get(f"{url}/files/{'0' * 64}", headers={"X-Device-Token": token}).status_code == 404
+        assert got.status_code == 200
+        assert hashlib.sha256(got.content).hexdigest() == sha
+    assert (
+        client.get(f"{url}/files/{'0' * 64}", headers={"X-Device-Token": token}).status_code == 404
+    )
     full = client.get(f"{url}/manifest", headers={"X-Device-Token": token}).json()
     assert len(full["files"]) == 3
     assert json.dumps(full).count(str(fox.id)) >= 1

@@ -13,4 +13,5 @@ def test_verify_cli_rejects_a_non_bundle(tmp_path: Path) -> None:
     with zipfile.ZipFile(empty, "w") as zf:
         zf.writestr("audio/x.opus", b"x")
     result = CliRunner().invoke(app, ["storybox", "verify", str(empty)])
-    assert result.exit_code == 1 and "manifest" in result.output
+    assert result.exit_code == 1
+    assert "manifest" in result.output

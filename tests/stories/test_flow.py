@@ -19,32 +19,45 @@ def test_import_moderate_box_and_play(
     factory: Factory,
     client: TestClient,
     app: FastAPI,
-    recordings: Path,
+    folder: Path,
     narrator: User,
 ) -> None:
     store = app.state.store
-    report = run_import(session, store, app.state.settings.audio, narrator, recordings)
+    report = run_import(session, store, app.state.settings.audio, narrator, folder)
     assert sorted(report.imported) == ["fox.wav", "moon-1.m4a", "moon-2.mp3"]
     assert set(report.problems) == {"broken.mp3", "missing.mp3"}
-    assert "not a sound recording" in report.problems["broken.mp3"].lower() or report.problems[
-        "broken.mp3"
-    ]
-    again = run_import(session, store, app.state.settings.audio, narrator, recordings)
-    assert again.imported == [] and sorted(again.skipped) == sorted(report.imported)
+    assert (
+        "not a sound recording" in report.problems["broken.mp3"].lower()
+        or report.problems["broken.mp3"]
+    )
+    again = run_import(session, store, app.state.settings.audio, narrator, folder)
+    assert again.imported == []
+    assert sorted(again.skipped) == sorted(report.imported)
 
     moon, fox = (session.get(Story, sid) for sid in report.story_ids)
-    assert moon is not None and fox is not None
+    assert moon is not None
+    assert fox is not None
     assert moon.status is StoryStatus.submitted
     moderator = factory.user(Role.moderator, "Reviewer")
     mod, reader = factory.headers(moderator), factory.headers(narrator)
     session.commit()  # the test's setup outlives a refused request's rollback
 
     # A narrator cannot approve their own story, neither by status nor by the action.
-    assert client.patch(f"/api/v1/stories/{moon.id}", json={"status": "published"}, headers=reader).status_code == 422
-    assert client.post(f"/api/v1/moderation/stories/{moon.id}/approve", headers=reader).status_code == 403
+    assert (
+        client.patch(
+            f"/api/v1/stories/{moon.id}", json={"status": "published"}, headers=reader
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(f"/api/v1/moderation/stories/{moon.id}/approve", headers=reader).status_code
+        == 403
+    )
     assert client.post(f"/api/v1/stories/{moon.id}/publish", headers=reader).status_code == 409
 
-    assert client.post(f"/api/v1/moderation/stories/{moon.id}/approve", headers=mod).status_code == 200
+    assert (
+        client.post(f"/api/v1/moderation/stories/{moon.id}/approve", headers=mod).status_code == 200
+    )
     rejected = client.post(
         f"/api/v1/moderation/stories/{fox.id}/reject", json={"reason": "noise"}, headers=mod
     )
@@ -54,8 +67,15 @@ def test_import_moderate_box_and_play(
     assert [c["number"] for c in published.json()["chapters"]] == [1, 2]
 
     box = client.post("/api/v1/storyboxes", json={"title": "Mid-autumn"}, headers=mod).json()
-    assert client.post(f"/api/v1/storyboxes/{box['id']}/stories", json={"story_id": str(fox.id)}, headers=mod).status_code == 409
-    added = client.post(f"/api/v1/storyboxes/{box['id']}/stories", json={"story_id": str(moon.id)}, headers=mod)
+    assert (
+        client.post(
+            f"/api/v1/storyboxes/{box['id']}/stories", json={"story_id": str(fox.id)}, headers=mod
+        ).status_code
+        == 409
+    )
+    added = client.post(
+        f"/api/v1/storyboxes/{box['id']}/stories", json={"story_id": str(moon.id)}, headers=mod
+    )
     assert added.json()["version"] == 1
 
     school = factory.school()
@@ -69,7 +89,8 @@ def test_import_moderate_box_and_play(
     assert assign.status_code == 201
 
     a_user, b_user = session.get(User, child_a.id), session.get(User, child_b.id)
-    assert a_user is not None and b_user is not None
+    assert a_user is not None
+    assert b_user is not None
     as_a, as_b = factory.headers(a_user), factory.headers(b_user)
     session.commit()
     assert [b["id"] for b in client.get("/api/v1/storyboxes", headers=as_a).json()] == [box["id"]]
@@ -78,7 +99,8 @@ def test_import_moderate_box_and_play(
     chapter = shown["stories"][0]["chapters"][0]
     audio_url = f"/api/v1/stories/{moon.id}/chapters/{chapter['id']}/audio"
     played = client.get(audio_url, headers=as_a)
-    assert played.status_code == 200 and played.content[:4] == b"OggS"
+    assert played.status_code == 200
+    assert played.content[:4] == b"OggS"
 
     assert client.get(f"/api/v1/storyboxes/{box['id']}", headers=as_b).status_code == 404
     assert client.get(audio_url, headers=as_b).status_code == 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
 from voicebridge import clock
@@ -120,9 +120,13 @@ def assign(
     return assignment
 
 
-def _assigned_to_child(child: Child) -> object:
-    return (StoryBoxAssignment.school_id == child.school_id) & or_(
-        col(StoryBoxAssignment.class_id).is_(None), StoryBoxAssignment.class_id == child.class_id
+def _assigned_to_child(child: Child) -> ColumnElement[bool]:
+    return and_(
+        col(StoryBoxAssignment.school_id) == child.school_id,
+        or_(
+            col(StoryBoxAssignment.class_id).is_(None),
+            col(StoryBoxAssignment.class_id) == child.class_id,
+        ),
     )
 
 
@@ -140,9 +144,7 @@ def boxes_for(session: Session, user: User) -> list[StoryBox]:
         cond = col(StoryBoxAssignment.school_id).in_(policy.staff_school_ids(session, user))
     else:
         return []
-    stmt = stmt.where(
-        col(StoryBox.id).in_(select(StoryBoxAssignment.box_id).where(cond))  # type: ignore[arg-type]
-    )
+    stmt = stmt.where(col(StoryBox.id).in_(select(StoryBoxAssignment.box_id).where(cond)))
     return list(session.exec(stmt))
 
 
@@ -179,7 +181,7 @@ def story_in_child_boxes(session: Session, child_id: uuid.UUID, story_id: uuid.U
     stmt = (
         select(StoryBoxEntry.box_id)
         .join(StoryBoxAssignment, col(StoryBoxAssignment.box_id) == col(StoryBoxEntry.box_id))
-        .where(StoryBoxEntry.story_id == story_id, _assigned_to_child(child))  # type: ignore[arg-type]
+        .where(StoryBoxEntry.story_id == story_id, _assigned_to_child(child))
     )
     return session.exec(stmt).first() is not None
 
@@ -211,7 +213,9 @@ def record_progress(
             raise InvalidInput("heard intervals must lie inside the chapter")
     progress = session.get(ChapterProgress, (child_id, chapter.id))
     if progress is None:
-        progress = ChapterProgress(child_id=child_id, chapter_id=chapter.id, story_id=chapter.story_id)
+        progress = ChapterProgress(
+            child_id=child_id, chapter_id=chapter.id, story_id=chapter.story_id
+        )
     progress.position_ms = max(progress.position_ms, position_ms)
     progress.heard = _union([*progress.heard, *([s, e] for s, e in heard)])
     heard_ms = sum(end - start for start, end in progress.heard)
@@ -222,8 +226,10 @@ def record_progress(
     return progress
 
 
-def resume_point(session: Session, child_id: uuid.UUID, story_id: uuid.UUID) -> ChapterProgress | None:
-    """"Continue where I stopped": the most recently played chapter of the story."""
+def resume_point(
+    session: Session, child_id: uuid.UUID, story_id: uuid.UUID
+) -> ChapterProgress | None:
+    """ "Continue where I stopped": the most recently played chapter of the story."""
     stmt = (
         select(ChapterProgress)
         .where(ChapterProgress.child_id == child_id, ChapterProgress.story_id == story_id)

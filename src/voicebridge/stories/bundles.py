@@ -59,7 +59,9 @@ def build_manifest(session: Session, box: StoryBox, since: int = 0) -> dict[str,
         chapters = []
         for chapter in service.ready_chapters(session, story.id):
             asset = session.get(AudioAsset, chapter.asset_id)
-            assert asset is not None and asset.playable_sha256 and asset.playable_key
+            assert asset is not None
+            assert asset.playable_sha256
+            assert asset.playable_key
             chapters.append(
                 {
                     "id": str(chapter.id),

@@ -138,7 +138,7 @@ def run_import(
             continue
         digest = sha256_file(path)
         done = session.exec(
-            select(ImportedFile).where(ImportedFile.path == row.file, ImportedFile.sha256 == digest)
+            select(ImportedFile).where(ImportedFile.path == str(path), ImportedFile.sha256 == digest)
         ).first()
         if done is not None:
             report.skipped.append(row.file)
@@ -150,7 +150,7 @@ def run_import(
                 if row.chapter is not None:
                     metadata["chapter_number"] = str(row.chapter)
                 chapter = ingest_file(session, store, audio, narrator, path, metadata)
-                session.add(ImportedFile(path=row.file, sha256=digest, chapter_id=chapter.id))
+                session.add(ImportedFile(path=str(path), sha256=digest, chapter_id=chapter.id))
                 session.flush()
         except (InvalidAudio, DomainError) as exc:
             report.problems[row.file] = f"{exc.title}: {exc.detail or ''}".strip(": ")
@@ -161,8 +161,8 @@ def run_import(
         checkpoint()
     if submit:
         for story_id in report.story_ids:
-            story = session.get(Story, story_id)
-            if story is not None and story.status is StoryStatus.draft:
-                service.submit(session, story)
+            draft = session.get(Story, story_id)
+            if draft is not None and draft.status is StoryStatus.draft:
+                service.submit(session, draft)
         checkpoint()
     return report

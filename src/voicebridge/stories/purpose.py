@@ -136,9 +136,7 @@ def ingest_file(
         original = store.put_file(
             new_key("originals", "bin"), path, "application/octet-stream", sha256_file(path)
         )
-        stored = store.put_file(
-            new_key("playable", "opus"), playable, "audio/ogg", result.sha256
-        )
+        stored = store.put_file(new_key("playable", "opus"), playable, "audio/ogg", result.sha256)
     asset = AudioAsset(
         owner_id=owner.id,
         purpose=NAME,

@@ -89,11 +89,15 @@ def apply_as_narrator(
     body: NarratorApply, principal: CurrentPrincipal, session: SessionDep
 ) -> NarratorPublic:
     profile = service.apply_as_narrator(session, principal.user, body.display_name, body.bio)
-    return NarratorPublic(user_id=profile.user_id, display_name=profile.display_name, state=profile.state)
+    return NarratorPublic(
+        user_id=profile.user_id, display_name=profile.display_name, state=profile.state
+    )
 
 
 @router.post("/series", status_code=201)
-def create_series(body: SeriesCreate, principal: CurrentPrincipal, session: SessionDep) -> SeriesPublic:
+def create_series(
+    body: SeriesCreate, principal: CurrentPrincipal, session: SessionDep
+) -> SeriesPublic:
     if principal.role is Role.child:
         raise Forbidden("Children do not create series")
     series = service.create_series(session, principal.user, body.title)
@@ -101,7 +105,9 @@ def create_series(body: SeriesCreate, principal: CurrentPrincipal, session: Sess
 
 
 @router.post("", status_code=201)
-def create_story(body: StoryCreate, principal: CurrentPrincipal, session: SessionDep) -> StoryPublic:
+def create_story(
+    body: StoryCreate, principal: CurrentPrincipal, session: SessionDep
+) -> StoryPublic:
     story = service.create_story(session, principal.user, **body.model_dump())
     return story_public(session, story, principal.user)
 
@@ -174,7 +180,9 @@ def record_progress(
 
 
 @router.get("/{story_id}/figures")
-def story_figures(story: VisibleStory, principal: CurrentPrincipal, session: SessionDep) -> FiguresPublic:
+def story_figures(
+    story: VisibleStory, principal: CurrentPrincipal, session: SessionDep
+) -> FiguresPublic:
     if principal.role is Role.child:
         raise Forbidden("Figures are for narrators")
     listeners, finishers = boxes.figures(session, story.id)
@@ -189,7 +197,9 @@ def review_queue(principal: CurrentPrincipal, session: SessionDep) -> list[Story
 
 
 @moderation.post("/stories/{story_id}/approve")
-def approve(story: ReviewableStory, principal: CurrentPrincipal, session: SessionDep) -> StoryPublic:
+def approve(
+    story: ReviewableStory, principal: CurrentPrincipal, session: SessionDep
+) -> StoryPublic:
     service.review(session, principal.user, story, True, None)
     return story_public(session, story, principal.user)
 
@@ -209,4 +219,6 @@ def verify_narrator(
     if not policy.is_moderator(principal.user):
         raise Forbidden("Moderators only")
     profile = service.verify_narrator(session, principal.user, user_id, body.verified)
-    return NarratorPublic(user_id=profile.user_id, display_name=profile.display_name, state=profile.state)
+    return NarratorPublic(
+        user_id=profile.user_id, display_name=profile.display_name, state=profile.state
+    )
