@@ -138,7 +138,9 @@ def run_import(
             continue
         digest = sha256_file(path)
         done = session.exec(
-            select(ImportedFile).where(ImportedFile.path == str(path), ImportedFile.sha256 == digest)
+            select(ImportedFile).where(
+                ImportedFile.path == str(path), ImportedFile.sha256 == digest
+            )
         ).first()
         if done is not None:
             report.skipped.append(row.file)
