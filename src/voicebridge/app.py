@@ -23,6 +23,9 @@ from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
+from voicebridge.stories.box_router import router as storyboxes_router
+from voicebridge.stories.router import moderation as moderation_router
+from voicebridge.stories.router import router as stories_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
 
@@ -32,6 +35,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, accounts_router, schools_router, families_router):
+        api.include_router(router)
+    for router in (stories_router, storyboxes_router, moderation_router):
         api.include_router(router)
     return api
 
