@@ -19,12 +19,14 @@ from voicebridge.db import make_engine
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.jobs.registry import JobContext
+from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
+from voicebridge.uploads.router import router as uploads_router
 
 API_PREFIX = "/api/v1"
 
@@ -32,6 +34,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, accounts_router, schools_router, families_router):
+        api.include_router(router)
+    for router in (uploads_router, jobs_router):
         api.include_router(router)
     return api
 

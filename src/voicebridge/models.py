@@ -10,6 +10,7 @@ from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
 from voicebridge.jobs.models import Job
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
+from voicebridge.uploads.models import Upload
 
 __all__ = [
     "Attempt",
@@ -25,6 +26,7 @@ __all__ = [
     "School",
     "SchoolClass",
     "StaffMembership",
+    "Upload",
     "User",
     "metadata",
 ]
