@@ -1,0 +1,126 @@
+"""Upload fixtures: a test purpose, an app wired to a given store, committed databases."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from voicebridge.accounts.models import User
+from voicebridge.app import create_app
+from voicebridge.audio.models import AudioAsset
+from voicebridge.config import Settings, UploadSettings
+from voicebridge.db import get_session, make_engine, transaction
+from voicebridge.errors import Forbidden
+from voicebridge.migrate import upgrade
+from voicebridge.storage.base import ObjectStore
+from voicebridge.uploads.deps import get_unit_of_work
+from voicebridge.uploads.purposes import PURPOSES, register_purpose
+from tests.conftest import make_settings
+from tests.fixtures.database import create_scratch_database, drop_scratch_database
+
+TUS = {"Tus-Resumable": "1.0.0"}
+PART = 5 * 1024 * 1024
+
+
+@dataclass
+class RecordingPurpose:
+    """A purpose that remembers its calls; ``deny=1`` in the metadata refuses."""
+
+    name: str = "test"
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def authorize(self, session: Session, user: User, metadata: dict[str, str]) -> None:
+        if metadata.get("deny"):
+            raise Forbidden("not for you")
+
+    def on_created(
+        self, session: Session, user: User, asset: AudioAsset, metadata: dict[str, str]
+    ) -> None:
+        self.calls.append(("created", str(asset.id)))
+
+    def on_ready(self, session: Session, asset: AudioAsset) -> None:
+        self.calls.append(("ready", str(asset.id)))
+
+    def on_failed(self, session: Session, asset: AudioAsset) -> None:
+        self.calls.append(("failed", str(asset.id)))
+
+
+TEST_PURPOSE = RecordingPurpose()
+if "test" not in PURPOSES:
+    register_purpose(TEST_PURPOSE)
+
+
+def metadata_header(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def upload_settings(tmp: Path, **overrides: object) -> Settings:
+    uploads = UploadSettings(part_bytes=PART, max_bytes=64 * 1024 * 1024, **overrides)  # type: ignore[arg-type]
+    return make_settings(tmp, uploads=uploads)
+
+
+@pytest.fixture
+def purpose() -> RecordingPurpose:
+    purpose = PURPOSES["test"]
+    assert isinstance(purpose, RecordingPurpose)
+    purpose.calls.clear()
+    return purpose
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return upload_settings(tmp_path)
+
+
+@pytest.fixture
+def store_app(settings: Settings, engine: Engine, session: Session, store: ObjectStore) -> FastAPI:
+    """The app on the given store, every transaction inside the test's rolled-back one."""
+    application = create_app(settings, engine=engine, store=store)
+
+    def _test_session() -> Iterator[Session]:
+        yield from transaction(session)
+
+    @contextmanager
+    def _unit() -> Iterator[Session]:
+        yield from transaction(session)
+
+    application.dependency_overrides[get_session] = _test_session
+    application.dependency_overrides[get_unit_of_work] = lambda: _unit
+    return application
+
+
+@pytest.fixture
+def tus(store_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(store_app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def committed_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database whose data other connections and processes see (no rollback)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'committed.db'}"
+        upgrade(url)
+        yield url
+        return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    url, name = create_scratch_database(admin_url)
+    upgrade(url)
+    yield url
+    drop_scratch_database(admin_url, name)
+
+
+@pytest.fixture
+def committed_engine(committed_url: str) -> Iterator[Engine]:
+    eng = make_engine(committed_url)
+    yield eng
+    eng.dispose()
