@@ -18,7 +18,7 @@ from voicebridge.accounts.models import User
 from voicebridge.app import create_app
 from voicebridge.audio.models import AudioAsset
 from voicebridge.config import Settings, UploadSettings
-from voicebridge.db import get_session, make_engine, transaction
+from voicebridge.db import get_session, make_engine
 from voicebridge.errors import Forbidden
 from voicebridge.migrate import upgrade
 from voicebridge.storage.base import ObjectStore
@@ -86,12 +86,21 @@ def store_app(settings: Settings, engine: Engine, session: Session, store: Objec
     """The app on the given store, every transaction inside the test's rolled-back one."""
     application = create_app(settings, engine=engine, store=store)
 
-    def _test_session() -> Iterator[Session]:
-        yield from transaction(session)
-
     @contextmanager
     def _unit() -> Iterator[Session]:
-        yield from transaction(session)
+        # A savepoint per unit: a failed request undoes its own work only, not
+        # the test's setup (which the factory flushed but never committed).
+        nested = session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
+
+    def _test_session() -> Iterator[Session]:
+        with _unit() as unit:
+            yield unit
 
     application.dependency_overrides[get_session] = _test_session
     application.dependency_overrides[get_unit_of_work] = lambda: _unit
