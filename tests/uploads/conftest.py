@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from tests.conftest import make_settings
+from tests.fixtures.database import create_scratch_database, drop_scratch_database
 from voicebridge.accounts.models import User
 from voicebridge.app import create_app
 from voicebridge.audio.models import AudioAsset
@@ -24,8 +26,6 @@ from voicebridge.migrate import upgrade
 from voicebridge.storage.base import ObjectStore
 from voicebridge.uploads.deps import get_unit_of_work
 from voicebridge.uploads.purposes import PURPOSES, register_purpose
-from tests.conftest import make_settings
-from tests.fixtures.database import create_scratch_database, drop_scratch_database
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PART = 5 * 1024 * 1024

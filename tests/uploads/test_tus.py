@@ -11,14 +11,14 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from tests.factories import Factory
+from tests.uploads.conftest import PART, TUS, RecordingPurpose, metadata_header
 from voicebridge import clock
 from voicebridge.accounts.models import Role
 from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.jobs.models import Job
 from voicebridge.storage.base import ObjectStore
 from voicebridge.uploads.models import Upload
-from tests.factories import Factory
-from tests.uploads.conftest import PART, TUS, RecordingPurpose, metadata_header
 
 URL = "/api/v1/uploads"
 OCTET = {"Content-Type": "application/offset+octet-stream"}
@@ -83,7 +83,8 @@ def test_chunked_upload_becomes_one_original_and_queues_processing(
     headers = factory.headers(user)
     data = os.urandom(2 * PART + 12345)
     location = _create(tus, headers, len(data))
-    assert purpose.calls and purpose.calls[0][0] == "created"
+    assert purpose.calls
+    assert purpose.calls[0][0] == "created"
     head = tus.head(location, headers={**headers, **TUS})
     assert head.headers["Upload-Offset"] == "0"
     assert head.headers["Upload-Length"] == str(len(data))
@@ -99,14 +100,18 @@ def test_chunked_upload_becomes_one_original_and_queues_processing(
         if offset == len(data):
             break
     upload = session.get(Upload, uuid.UUID(location.rsplit("/", 1)[1]))
-    assert upload is not None and upload.completed_at is not None
+    assert upload is not None
+    assert upload.completed_at is not None
     assert len(upload.parts) >= 2
     asset = session.get(AudioAsset, upload.asset_id)
-    assert asset is not None and asset.state is AssetState.processing
+    assert asset is not None
+    assert asset.state is AssetState.processing
     assert asset.original_size == len(data)
     stored = b"".join(store.open_range(asset.original_key or ""))
     assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
-    jobs = [j for j in session.exec(select(Job)).all() if j.payload.get("asset_id") == str(asset.id)]
+    jobs = [
+        j for j in session.exec(select(Job)).all() if j.payload.get("asset_id") == str(asset.id)
+    ]
     assert [j.kind for j in jobs] == ["audio.process"]
 
 
@@ -158,7 +163,8 @@ def test_checksum_mismatch_is_460_and_drops_the_chunk(tus: TestClient, factory: 
     assert _offset(tus, location, headers) == 100
     fine = base64.b64encode(hashlib.sha256(b"c" * 100).digest()).decode()
     ok = _patch(tus, location, headers, 100, b"c" * 100, **{"Upload-Checksum": f"sha256 {fine}"})
-    assert ok.status_code == 204 and ok.headers["Upload-Offset"] == "200"
+    assert ok.status_code == 204
+    assert ok.headers["Upload-Offset"] == "200"
 
 
 def test_wrong_content_type_is_415(tus: TestClient, factory: Factory) -> None:
@@ -262,6 +268,7 @@ def test_single_request_upload(
     )
     assert response.status_code == 201, response.text
     asset = session.get(AudioAsset, uuid.UUID(response.json()["asset_id"]))
-    assert asset is not None and asset.state is AssetState.processing
+    assert asset is not None
+    assert asset.state is AssetState.processing
     assert asset.original_sha256 == hashlib.sha256(data).hexdigest()
     assert b"".join(store.open_range(asset.original_key or "")) == data
