@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,47 +15,19 @@ from sqlmodel import Session
 
 from tests.conftest import make_settings
 from tests.fixtures.database import create_scratch_database, drop_scratch_database
-from voicebridge.accounts.models import User
+from tests.uploads.purpose import RecordingPurpose
 from voicebridge.app import create_app
-from voicebridge.audio.models import AudioAsset
 from voicebridge.config import Settings, UploadSettings
 from voicebridge.db import get_session, make_engine
-from voicebridge.errors import Forbidden
 from voicebridge.migrate import upgrade
 from voicebridge.storage.base import ObjectStore
 from voicebridge.uploads.deps import get_unit_of_work
-from voicebridge.uploads.purposes import PURPOSES, register_purpose
+from voicebridge.uploads.purposes import PURPOSES
+
+__all__ = ["RecordingPurpose"]
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PART = 5 * 1024 * 1024
-
-
-@dataclass
-class RecordingPurpose:
-    """A purpose that remembers its calls; ``deny=1`` in the metadata refuses."""
-
-    name: str = "test"
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    def authorize(self, session: Session, user: User, metadata: dict[str, str]) -> None:
-        if metadata.get("deny"):
-            raise Forbidden("not for you")
-
-    def on_created(
-        self, session: Session, user: User, asset: AudioAsset, metadata: dict[str, str]
-    ) -> None:
-        self.calls.append(("created", str(asset.id)))
-
-    def on_ready(self, session: Session, asset: AudioAsset) -> None:
-        self.calls.append(("ready", str(asset.id)))
-
-    def on_failed(self, session: Session, asset: AudioAsset) -> None:
-        self.calls.append(("failed", str(asset.id)))
-
-
-TEST_PURPOSE = RecordingPurpose()
-if "test" not in PURPOSES:
-    register_purpose(TEST_PURPOSE)
 
 
 def metadata_header(**values: str) -> str:
