@@ -24,6 +24,9 @@ from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
+from voicebridge.stories.box_router import router as storyboxes_router
+from voicebridge.stories.router import moderation as moderation_router
+from voicebridge.stories.router import router as stories_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
 from voicebridge.uploads.router import router as uploads_router
@@ -34,6 +37,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, accounts_router, schools_router, families_router):
+        api.include_router(router)
+    for router in (stories_router, storyboxes_router, moderation_router):
         api.include_router(router)
     for router in (uploads_router, jobs_router):
         api.include_router(router)
@@ -50,6 +55,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.storage.create_bucket:
+            await asyncio.to_thread(app.state.store.ensure_ready)
         stop = threading.Event()
         thread: threading.Thread | None = None
         if settings.jobs.in_process_worker:

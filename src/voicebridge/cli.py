@@ -194,3 +194,9 @@ def create_user(
 
 def main() -> None:
     app()
+
+
+from voicebridge.stories.cli import stories_app, storybox_app  # noqa: E402
+
+app.add_typer(stories_app, name="stories")
+app.add_typer(storybox_app, name="storybox")

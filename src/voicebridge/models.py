@@ -10,6 +10,7 @@ from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
 from voicebridge.jobs.models import Job
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
+from voicebridge.stories import models as stories_models  # noqa: F401
 from voicebridge.uploads.models import Upload
 
 __all__ = [

@@ -142,7 +142,7 @@ def _speech_loop(rate: int, seed: int) -> FloatArray:
                 formant = rng.uniform(500, 900)
                 voice = np.zeros(n)
                 for k in range(1, 12):
-                    weight = 1.0 / k + 1.5 * np.exp(-(((k * f0[0]) - formant) / 250.0) ** 2)
+                    weight = 1.0 / k + 1.5 * np.exp(-((((k * f0[0]) - formant) / 250.0) ** 2))
                     if k * f0.max() < rate / 2:
                         voice += weight * np.sin(k * phase)
                 env = np.hanning(n) * rng.uniform(0.5, 1.0)

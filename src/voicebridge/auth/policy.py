@@ -122,3 +122,8 @@ def can_contact_child(session: Session, user: User, child: Child) -> bool:
     Psychologists reach a child only through an assigned help request (help domain).
     """
     return is_guardian_of(session, user, child.id) or is_staff_of(session, user, child.school_id)
+
+
+def is_moderator(user: User) -> bool:
+    """Moderators verify narrators and review public stories; admins may stand in."""
+    return user.role in (Role.moderator, Role.admin)
