@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,9 @@ from tests.fixtures.database import create_scratch_database, drop_scratch_databa
 from tests.uploads.purpose import RecordingPurpose
 from voicebridge.app import create_app
 from voicebridge.config import Settings, UploadSettings
-from voicebridge.db import get_session, make_engine
+from voicebridge.db import get_session, make_engine, transaction
 from voicebridge.migrate import upgrade
 from voicebridge.storage.base import ObjectStore
-from voicebridge.uploads.deps import get_unit_of_work
 from voicebridge.uploads.purposes import PURPOSES
 
 __all__ = ["RecordingPurpose"]
@@ -57,24 +55,13 @@ def store_app(settings: Settings, engine: Engine, session: Session, store: Objec
     """The app on the given store, every transaction inside the test's rolled-back one."""
     application = create_app(settings, engine=engine, store=store)
 
-    @contextmanager
-    def _unit() -> Iterator[Session]:
-        # A savepoint per unit: a failed request undoes its own work only, not
-        # the test's setup (which the factory flushed but never committed).
-        nested = session.begin_nested()
-        try:
-            yield session
-        except BaseException:
-            nested.rollback()
-            raise
-        nested.commit()
-
     def _test_session() -> Iterator[Session]:
-        with _unit() as unit:
-            yield unit
+        # Keep the test's setup (release its savepoint) so that a failed
+        # request undoes only its own work.
+        session.commit()
+        yield from transaction(session)
 
     application.dependency_overrides[get_session] = _test_session
-    application.dependency_overrides[get_unit_of_work] = lambda: _unit
     return application
 
 

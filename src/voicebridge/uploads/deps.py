@@ -7,11 +7,10 @@ from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from voicebridge.auth.deps import SettingsDep
-from voicebridge.db import transaction
+from voicebridge.db import SessionDep
 from voicebridge.storage.base import ObjectStore
 from voicebridge.uploads.ingest import Ingest, UnitOfWork
 
@@ -21,16 +20,20 @@ def get_store(request: Request) -> ObjectStore:
     return store
 
 
-def get_unit_of_work(request: Request) -> UnitOfWork:
-    """A body that streams for minutes is received in many small transactions,
-    each committed as soon as its bytes are durable (see ``ingest``); holding one
-    transaction open that long would pin a connection and hide progress."""
-    engine: Engine = request.app.state.engine
+def get_unit_of_work(session: SessionDep) -> UnitOfWork:
+    """A body that streams for minutes is received in many short transactions on
+    the request's session, each committed once its bytes are durable (see
+    ``ingest``). A commit hands the connection back to the pool, so a slow
+    upload does not pin one, and progress is visible to every API process."""
 
     @contextmanager
     def unit() -> Iterator[Session]:
-        with Session(engine, expire_on_commit=False) as session:
-            yield from transaction(session)
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
     return unit
 

@@ -1,7 +1,7 @@
 """Resumable (tus) uploads: offset and multipart state kept in the database.
 
 Revision ID: 0002_uploads
-Revises: 0001
+Revises: 0005_stories
 Create Date: 2026-11-28 14:07:57.385625
 """
 
@@ -15,7 +15,7 @@ import voicebridge.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0002_uploads"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0005_stories"  # main's head when merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
