@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +26,7 @@ from starlette.requests import ClientDisconnect
 from voicebridge.accounts.models import User
 from voicebridge.config import Settings
 from voicebridge.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
-from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.base import ObjectStore, PartInfo
 from voicebridge.uploads import service, spool
 from voicebridge.uploads.models import Upload
 
@@ -78,7 +79,14 @@ class Ingest:
         with self.uow() as session:
             upload = service.get_own(session, upload_id, user_id)
             service.ensure_open(upload)
-            service.reconcile(session, upload, spool.spool_file(self.settings, upload.id))
+            service.reconcile(
+                session,
+                upload,
+                spool.spool_file(self.settings, upload.id),
+                spool.find_pending(self.settings, upload.id),
+            )
+        if upload.completed_at is None:
+            self._upload_pending(upload)
         if upload.completed_at is None and upload.offset == upload.length:
             self._flush_and_finish(upload)
         return upload
@@ -115,72 +123,76 @@ class Ingest:
     async def _stream(
         self, body: AsyncIterator[bytes], upload: Upload, checksum: Checksum | None
     ) -> None:
-        path = spool.spool_file(self.settings, upload.id)
+        tail = _Tail(self, upload, spool.spool_file(self.settings, upload.id))
         start = upload.offset
         hasher = CHECKSUMS[checksum.algorithm]() if checksum else None
-        pending = bytearray()
+        buffer = bytearray()
         received = 0
         try:
-            async for chunk in body:
-                received += len(chunk)
-                if start + received > upload.length:
-                    raise PayloadTooLarge("The body goes past Upload-Length")
+            try:
+                async for chunk in body:
+                    received += len(chunk)
+                    if start + received > upload.length:
+                        raise PayloadTooLarge("The body goes past Upload-Length")
+                    if hasher is not None:
+                        hasher.update(chunk)
+                    buffer += chunk
+                    if len(buffer) >= BATCH_BYTES:
+                        await tail.write(bytes(buffer), count=hasher is None)
+                        buffer.clear()
+            except ClientDisconnect:
                 if hasher is not None:
-                    hasher.update(chunk)
-                pending += chunk
-                if len(pending) >= BATCH_BYTES:
-                    await self._write(upload, path, bytes(pending), count=hasher is None)
-                    pending.clear()
-        except ClientDisconnect:
-            if hasher is not None:
-                # A partial chunk cannot be checked against its checksum: drop it.
-                await run_in_threadpool(self._rewind, upload, path, start)
-                return
-        if pending:
-            await self._write(upload, path, bytes(pending), count=hasher is None)
-        if checksum is not None and hasher is not None:
-            if hasher.digest() != checksum.digest:
-                await run_in_threadpool(self._rewind, upload, path, start)
-                raise service.ChecksumMismatch("The chunk's checksum does not match its bytes")
-            await run_in_threadpool(self._count, upload, start + received)
-            if spool.size(path) >= self.settings.uploads.part_bytes:
-                await run_in_threadpool(self._flush_part, upload, path)
-
-    async def _write(self, upload: Upload, path: Path, data: bytes, *, count: bool) -> None:
-        tail_at = spool.size(path) if not count else upload.offset - upload.parts_bytes
-        await run_in_threadpool(spool.append, path, data, tail_at)
-        if count:
-            await run_in_threadpool(self._count, upload, upload.offset + len(data))
-            if spool.size(path) >= self.settings.uploads.part_bytes:
-                await run_in_threadpool(self._flush_part, upload, path)
+                    # A partial chunk cannot be checked against its checksum: drop it.
+                    await run_in_threadpool(tail.rewind, start)
+                    return
+            if buffer:
+                await tail.write(bytes(buffer), count=hasher is None)
+            if checksum is not None and hasher is not None:
+                if hasher.digest() != checksum.digest:
+                    await run_in_threadpool(tail.rewind, start)
+                    raise service.ChecksumMismatch("The chunk's checksum does not match its bytes")
+                await run_in_threadpool(self._count, upload, start + received)
+                await tail.maybe_cut()
+        finally:
+            await tail.settle()
 
     def _count(self, upload: Upload, new_offset: int) -> None:
         with self.uow() as session:
             service.advance(session, upload, upload.offset, new_offset)
 
-    def _rewind(self, upload: Upload, path: Path, offset: int) -> None:
-        spool.truncate(path, offset - upload.parts_bytes)
-
-    def _flush_part(self, upload: Upload, path: Path) -> None:
-        """The spool becomes the next part; only then is it emptied."""
-        size = upload.offset - upload.parts_bytes
-        if size <= 0:
-            return
-        spool.truncate(path, size)
-        part = self.store.upload_part(
-            upload.object_key, upload.multipart_id, service.next_part_number(upload), path, size
-        )
+    def _record(self, upload: Upload, part: PartInfo) -> None:
         with self.uow() as session:
             fresh = session.get(Upload, upload.id)
-            if fresh is None or fresh.offset != upload.offset:
+            if fresh is None:
+                raise NotFound("No such upload")
+            if service.next_part_number(fresh) != part.number:
                 raise Conflict("Another request changed this upload meanwhile")
             service.record_part(session, fresh, part)
             upload.parts = list(fresh.parts)
-        spool.truncate(path, 0)
+
+    def _upload_pending(self, upload: Upload) -> None:
+        """A part file left by an interrupted request is sent before anything else."""
+        found = spool.find_pending(self.settings, upload.id)
+        if found is None:
+            return
+        number, path = found
+        size = spool.size(path)
+        part = self.store.upload_part(upload.object_key, upload.multipart_id, number, path, size)
+        self._record(upload, part)
+        spool.remove(path)
 
     def _flush_and_finish(self, upload: Upload) -> None:
+        self._upload_pending(upload)
         path = spool.spool_file(self.settings, upload.id)
-        self._flush_part(upload, path)
+        size = upload.offset - upload.parts_bytes
+        if size > 0:
+            spool.truncate(path, size)
+            number = service.next_part_number(upload)
+            part = self.store.upload_part(
+                upload.object_key, upload.multipart_id, number, path, size
+            )
+            self._record(upload, part)
+            spool.truncate(path, 0)
         with self.uow() as session:
             fresh = session.get(Upload, upload.id)
             if fresh is None:
@@ -189,6 +201,69 @@ class Ingest:
                 service.finish(session, self.store, fresh)
             upload.completed_at = fresh.completed_at
         spool.remove(path)
+
+
+@dataclass
+class _Tail:
+    """What a request received beyond the recorded parts: at most one part file
+    on its way to the store, then the spool. Sending a part overlaps with
+    receiving the next one; database work stays on the request's coroutine."""
+
+    ingest: Ingest
+    upload: Upload
+    path: Path
+    pending: tuple[int, Path, int] | None = None
+    task: asyncio.Future[PartInfo] | None = None
+
+    def spool_at(self) -> int:
+        pending = self.pending[2] if self.pending else 0
+        return self.upload.offset - self.upload.parts_bytes - pending
+
+    async def write(self, data: bytes, *, count: bool) -> None:
+        at = self.spool_at() if count else spool.size(self.path)
+        await run_in_threadpool(spool.append, self.path, data, at)
+        if count:
+            await run_in_threadpool(self.ingest._count, self.upload, self.upload.offset + len(data))
+            await self.maybe_cut()
+
+    def rewind(self, offset: int) -> None:
+        pending = self.pending[2] if self.pending else 0
+        spool.truncate(self.path, offset - self.upload.parts_bytes - pending)
+
+    async def maybe_cut(self) -> None:
+        await self.collect(wait=False)
+        if self.spool_at() < self.ingest.settings.uploads.part_bytes:
+            return
+        await self.collect(wait=True)
+        size = self.spool_at()
+        number = service.next_part_number(self.upload)
+        target = spool.pending_file(self.ingest.settings, self.upload.id, number)
+        await run_in_threadpool(spool.promote, self.path, target, size)
+        self.pending = (number, target, size)
+        store, up = self.ingest.store, self.upload
+        self.task = asyncio.ensure_future(
+            run_in_threadpool(
+                store.upload_part, up.object_key, up.multipart_id, number, target, size
+            )
+        )
+
+    async def collect(self, *, wait: bool) -> None:
+        if self.task is None or self.pending is None:
+            return
+        if not wait and not self.task.done():
+            return
+        task, (_, path, _) = self.task, self.pending
+        self.task = None
+        part = await task
+        await run_in_threadpool(self.ingest._record, self.upload, part)
+        self.pending = None
+        await run_in_threadpool(spool.remove, path)
+
+    async def settle(self) -> None:
+        """The part in flight is recorded even when the request ends badly."""
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await self.collect(wait=True)
 
 
 async def wait_idle(upload_id: uuid.UUID) -> None:

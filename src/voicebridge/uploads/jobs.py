@@ -168,8 +168,8 @@ def _sweep_spool(ctx: JobContext) -> None:
     with Session(ctx.engine) as session:
         live = {u.hex for u in session.exec(select(Upload.id)).all()}
     horizon = (clock.now() - ORPHAN_AGE).timestamp()
-    for path in directory.glob("*.spool"):
-        if path.stem not in live and path.stat().st_mtime < horizon:
+    for path in directory.iterdir():
+        if path.name.split(".")[0] not in live and path.stat().st_mtime < horizon:
             path.unlink(missing_ok=True)
 
 

@@ -143,22 +143,33 @@ def ensure_open(upload: Upload) -> None:
         raise Gone("The upload expired; start a new one")
 
 
-def reconcile(session: Session, upload: Upload, path: Path) -> None:
+def reconcile(
+    session: Session, upload: Upload, path: Path, pending: tuple[int, Path] | None
+) -> None:
     """Makes the recorded offset equal to what is really stored after any crash.
 
-    A spool longer than the offset holds bytes written but never counted
-    (killed before the offset update): cut them. A shorter one (spool lost,
-    another machine) means the offset overstates: lower it, and the client
-    resends from there.
+    On disk past the recorded parts: an optional part file being sent, then
+    the spool. A part file whose number is already recorded is stale. Bytes
+    beyond the offset were written but never counted (killed before the
+    offset update): cut them. Fewer bytes than the offset (spool lost, another
+    machine) means the offset overstates: lower it, and the client resends.
     """
     if upload.completed_at is not None:
         return
     tail = upload.offset - upload.parts_bytes
+    held = 0
+    if pending is not None:
+        number, part_path = pending
+        if number < next_part_number(upload):
+            spool.remove(part_path)
+        else:
+            held = min(spool.size(part_path), tail)
+            spool.truncate(part_path, held)
     have = spool.size(path)
-    if have > tail:
-        spool.truncate(path, tail)
-    elif have < tail:
-        upload.offset = upload.parts_bytes + have
+    if have > tail - held:
+        spool.truncate(path, tail - held)
+    elif have < tail - held:
+        upload.offset = upload.parts_bytes + held + have
         session.add(upload)
         session.flush()
 
@@ -240,6 +251,9 @@ def discard(session: Session, store: ObjectStore, settings: Settings, upload: Up
     if upload.completed_at is None:
         store.abort_multipart(upload.object_key, upload.multipart_id)
         spool.remove(spool.spool_file(settings, upload.id))
+        pending = spool.find_pending(settings, upload.id)
+        if pending is not None:
+            spool.remove(pending[1])
         asset = session.get(AudioAsset, upload.asset_id)
         if asset is not None:
             fail_asset(session, asset, "upload-cancelled", "The upload was cancelled or expired")

@@ -65,3 +65,30 @@ def append(path: Path, data: bytes, at: int) -> None:
 
 def remove(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def pending_file(settings: Settings, upload_id: uuid.UUID, number: int) -> Path:
+    return spool_dir(settings) / f"{upload_id.hex}.part{number}"
+
+
+def find_pending(settings: Settings, upload_id: uuid.UUID) -> tuple[int, Path] | None:
+    for path in spool_dir(settings).glob(f"{upload_id.hex}.part*"):
+        suffix = path.name.rsplit(".part", 1)[1]
+        if suffix.isdigit():
+            return int(suffix), path
+    return None
+
+
+def promote(path: Path, target: Path, size: int) -> None:
+    """The spool's counted bytes become a part file; the spool starts empty.
+
+    A rename, so a crash leaves either the spool or the part file, never both
+    halves of one; bytes past ``size`` (written, never counted) are cut first.
+    """
+    truncate(path, size)
+    os.replace(path, target)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
