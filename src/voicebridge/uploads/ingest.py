@@ -32,7 +32,8 @@ from voicebridge.uploads.models import Upload
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
-BATCH_BYTES = 1024 * 1024
+# fsync and count every 4 MiB: per-upload memory stays at one batch.
+BATCH_BYTES = 4 * 1024 * 1024
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 _busy: set[uuid.UUID] = set()
@@ -138,15 +139,15 @@ class Ingest:
                         hasher.update(chunk)
                     buffer += chunk
                     if len(buffer) >= BATCH_BYTES:
-                        await tail.write(bytes(buffer), count=hasher is None)
-                        buffer.clear()
+                        full, buffer = buffer, bytearray()
+                        await tail.write(full, count=hasher is None)
             except ClientDisconnect:
                 if hasher is not None:
                     # A partial chunk cannot be checked against its checksum: drop it.
                     await run_in_threadpool(tail.rewind, start)
                     return
             if buffer:
-                await tail.write(bytes(buffer), count=hasher is None)
+                await tail.write(buffer, count=hasher is None)
             if checksum is not None and hasher is not None:
                 if hasher.digest() != checksum.digest:
                     await run_in_threadpool(tail.rewind, start)
@@ -219,7 +220,7 @@ class _Tail:
         pending = self.pending[2] if self.pending else 0
         return self.upload.offset - self.upload.parts_bytes - pending
 
-    async def write(self, data: bytes, *, count: bool) -> None:
+    async def write(self, data: bytes | bytearray, *, count: bool) -> None:
         at = self.spool_at() if count else spool.size(self.path)
         await run_in_threadpool(spool.append, self.path, data, at)
         if count:

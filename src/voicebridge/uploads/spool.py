@@ -48,7 +48,7 @@ def truncate(path: Path, length: int) -> None:
         os.fsync(fh.fileno())
 
 
-def append(path: Path, data: bytes, at: int) -> None:
+def append(path: Path, data: bytes | bytearray, at: int) -> None:
     """Writes ``data`` at byte ``at`` and fsyncs before the offset may count it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
