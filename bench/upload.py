@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._uploads import api, database, env_for, seaweed, tus_upload
 from boto3.s3.transfer import TransferConfig
 from tests.audio.make import make_recording
 
-from bench._uploads import api, database, env_for, seaweed, tus_upload
 from voicebridge.config import UploadSettings
 
 CHUNK = 32 * 1024 * 1024

@@ -28,6 +28,9 @@ def get_unit_of_work(session: SessionDep) -> UnitOfWork:
 
     @contextmanager
     def unit() -> Iterator[Session]:
+        # End what the request read so far (its principal): a unit starts on a
+        # fresh snapshot, which SQLite needs to turn a read into a write.
+        session.commit()
         try:
             yield session
         except BaseException:
