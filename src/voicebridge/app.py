@@ -19,6 +19,7 @@ from voicebridge.db import make_engine
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.jobs.registry import JobContext
+from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
@@ -28,6 +29,7 @@ from voicebridge.storage.factory import make_store
 from voicebridge.stories.box_router import router as storyboxes_router
 from voicebridge.stories.router import moderation as moderation_router
 from voicebridge.stories.router import router as stories_router
+from voicebridge.uploads.router import router as uploads_router
 
 API_PREFIX = "/api/v1"
 
@@ -37,6 +39,8 @@ def api_router() -> APIRouter:
     for router in (auth_router, accounts_router, schools_router, families_router):
         api.include_router(router)
     for router in (stories_router, storyboxes_router, moderation_router):
+        api.include_router(router)
+    for router in (uploads_router, jobs_router):
         api.include_router(router)
     return api
 

@@ -11,6 +11,7 @@ from voicebridge.families.models import Consent, GuardianLink, Invitation
 from voicebridge.jobs.models import Job
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 from voicebridge.stories import models as stories_models  # noqa: F401
+from voicebridge.uploads.models import Upload
 
 __all__ = [
     "Attempt",
@@ -26,6 +27,7 @@ __all__ = [
     "School",
     "SchoolClass",
     "StaffMembership",
+    "Upload",
     "User",
     "metadata",
 ]
