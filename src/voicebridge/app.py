@@ -20,6 +20,7 @@ from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
+from voicebridge.messages.router import router as messages_router
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
@@ -33,6 +34,7 @@ def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, accounts_router, schools_router, families_router):
         api.include_router(router)
+    api.include_router(messages_router)
     return api
 
 

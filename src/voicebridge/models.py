@@ -9,6 +9,7 @@ from voicebridge.auth.models import Attempt, AuthSession, Device, RefreshToken
 from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
 from voicebridge.jobs.models import Job
+from voicebridge.messages.models import Listen, Message, Thread
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 
 __all__ = [
@@ -21,10 +22,13 @@ __all__ = [
     "GuardianLink",
     "Invitation",
     "Job",
+    "Listen",
+    "Message",
     "RefreshToken",
     "School",
     "SchoolClass",
     "StaffMembership",
+    "Thread",
     "User",
     "metadata",
 ]
