@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
@@ -8,6 +10,7 @@ from sqlmodel import Session
 
 from tests.factories import Factory
 from voicebridge.accounts.models import User
+from voicebridge.clock import FakeClock, set_clock
 from voicebridge.messages import service
 from voicebridge.messages.models import Thread
 from voicebridge.schools.models import Child, School, SchoolClass
@@ -41,3 +44,11 @@ def family(session: Session, factory: Factory) -> Family:
 def app_store(app: FastAPI) -> object:
     """The store the app serves from (the local store from the test settings)."""
     return app.state.store
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[FakeClock]:
+    fake = FakeClock(datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    set_clock(fake)
+    yield fake
+    set_clock(None)
