@@ -48,7 +48,7 @@ def app_store(app: FastAPI) -> object:
 
 @pytest.fixture
 def fake_clock() -> Iterator[FakeClock]:
-    fake = FakeClock(datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
+    fake = FakeClock(datetime.now(UTC))
     set_clock(fake)
     yield fake
     set_clock(None)
