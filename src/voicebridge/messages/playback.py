@@ -55,11 +55,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise Unsatisfiable
         return max(size - suffix, 0), size - 1
     first = int(first_raw)
-    last = int(last_raw) if last_raw else size - 1
-    if last < first:
+    if last_raw and int(last_raw) < first:
         return None
     if first >= size:
         raise Unsatisfiable
+    last = int(last_raw) if last_raw else size - 1
     return first, min(last, size - 1)
 
 
