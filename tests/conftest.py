@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from tests.factories import Factory
 from voicebridge.app import create_app
 from voicebridge.config import AuthSettings, JobSettings, Settings, StorageSettings
 from voicebridge.db import get_session, transaction
-from tests.factories import Factory
 
 pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed"]
 
@@ -43,6 +43,9 @@ def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
     application = create_app(settings, engine=engine)
 
     def _test_session() -> Iterator[Session]:
+        # What the test set up is kept (released savepoint inside the outer
+        # transaction), so that a request rolling back undoes only its own work.
+        session.commit()
         yield from transaction(session)
 
     application.dependency_overrides[get_session] = _test_session

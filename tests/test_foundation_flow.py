@@ -51,7 +51,9 @@ def test_new_school_walkthrough(client: TestClient, factory: Factory) -> None:
     assert staff.status_code == 201, staff.text
     staff_h = login(client, "teacher.zhao@example.org", "teacher-password")
 
-    cls = client.post(f"/api/v1/schools/{school_id}/classes", json={"name": "Grade 4"}, headers=staff_h)
+    cls = client.post(
+        f"/api/v1/schools/{school_id}/classes", json={"name": "Grade 4"}, headers=staff_h
+    )
     assert cls.status_code == 201, cls.text
     child = client.post(
         f"/api/v1/schools/{school_id}/children",
@@ -66,7 +68,9 @@ def test_new_school_walkthrough(client: TestClient, factory: Factory) -> None:
     )
     assert child.status_code == 201, child.text
     child_id = child.json()["id"]
-    device = client.post(f"/api/v1/schools/{school_id}/devices", json={"name": "Tablet"}, headers=staff_h)
+    device = client.post(
+        f"/api/v1/schools/{school_id}/devices", json={"name": "Tablet"}, headers=staff_h
+    )
     assert device.status_code == 201, device.text
     device_h = {"X-Device-Token": device.json()["device_token"]}
     invite = client.post(

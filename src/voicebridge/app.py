@@ -48,6 +48,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.storage.create_bucket:
+            await asyncio.to_thread(app.state.store.ensure_ready)
         stop = threading.Event()
         thread: threading.Thread | None = None
         if settings.jobs.in_process_worker:
