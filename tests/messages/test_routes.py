@@ -285,3 +285,23 @@ def test_quiet_children_report(
     )
     other = factory.staff(factory.school("Elsewhere"))
     assert client.get(url, headers=factory.headers(other)).status_code == 404
+
+
+def test_school_thread_is_the_child_and_their_school_only(
+    client: TestClient, session: Session, factory: Factory, family: Family, app_store: Any
+) -> None:
+    school_thread = service.open_thread(session, family.staff, family.child, None)
+    note = ready_message(session, app_store, family.staff, school_thread, caption="sports day")
+    reply = ready_message(session, app_store, family.child_user, school_thread)
+    colleague = factory.staff(family.school, name="Teacher Liu")
+    session.commit()  # a refused request rolls back everything not yet committed
+
+    child_inbox = client.get("/api/v1/threads", headers=factory.headers(family.child_user)).json()
+    kinds = {t["kind"]: t["unread"] for t in child_inbox["items"]}
+    assert kinds == {"school": 1, "family": 0}
+    staff_inbox = client.get("/api/v1/threads", headers=factory.headers(colleague)).json()
+    assert [(t["id"], t["unread"]) for t in staff_inbox["items"]] == [(str(school_thread.id), 2)]
+    url = f"/api/v1/threads/{school_thread.id}/messages"
+    listed = client.get(url, headers=factory.headers(colleague)).json()["items"]
+    assert [m["id"] for m in listed] == [str(reply.id), str(note.id)]
+    assert client.get(url, headers=factory.headers(family.guardian)).status_code == 404
