@@ -21,6 +21,12 @@ from voicebridge.messages.purpose import MESSAGE_PURPOSE
 from voicebridge.uploads.purposes import PURPOSES
 
 
+def _jobs(session: Session, kind: str, **payload: str) -> list[Job]:
+    """This test's jobs only: other tests' committed rows may share the database."""
+    rows = session.exec(select(Job).where(Job.kind == kind)).all()
+    return [job for job in rows if all(job.payload.get(k) == v for k, v in payload.items())]
+
+
 def test_purpose_is_registered() -> None:
     assert PURPOSES["message"] is MESSAGE_PURPOSE
 
@@ -45,11 +51,11 @@ def test_upload_becomes_visible_only_when_ready(
     assert family.thread.last_message_at == message.ready_at
     child_view, _ = service.list_messages(session, family.child_user, family.thread, None, 10)
     assert [m.id for m in child_view] == [message.id]
-    jobs = session.exec(select(Job).where(Job.kind == service.NOTIFY_JOB)).all()
+    jobs = _jobs(session, service.NOTIFY_JOB, message_id=str(message.id))
     assert [j.payload for j in jobs] == [{"message_id": str(message.id)}]
 
     MESSAGE_PURPOSE.on_ready(session, asset)  # a retried processing job
-    assert len(session.exec(select(Job).where(Job.kind == service.NOTIFY_JOB)).all()) == 1
+    assert len(_jobs(session, service.NOTIFY_JOB, message_id=str(message.id))) == 1
 
 
 def test_failed_upload_tells_the_sender_why(session: Session, family: Family) -> None:
@@ -122,5 +128,5 @@ def test_deleted_while_processing_purges_when_ready(
     service.delete_message(session, message)
     finish_message(session, local_store, asset, opus_recording())
     assert message.state is MessageState.uploading
-    purge = session.exec(select(Job).where(Job.kind == service.PURGE_JOB)).all()
+    purge = _jobs(session, service.PURGE_JOB, asset_id=str(asset.id))
     assert [j.payload for j in purge] == [{"asset_id": str(asset.id)}]

@@ -183,7 +183,11 @@ def test_delete_hides_the_message_and_purges_its_objects(
         assert (
             client.get(f"/api/v1/messages/{message.id}{path}", headers=child_h).status_code == 404
         )
-    jobs = session.exec(select(Job).where(Job.kind == service.PURGE_JOB)).all()
+    jobs = [
+        job
+        for job in session.exec(select(Job).where(Job.kind == service.PURGE_JOB)).all()
+        if job.payload.get("asset_id") == str(asset.id)
+    ]
     assert [j.payload for j in jobs] == [{"asset_id": str(asset.id)}]
 
     # The handler opens its own session; on the test's connection it sees the test's rows.

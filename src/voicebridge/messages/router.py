@@ -63,10 +63,10 @@ def _messages_out(
     session: Session, user: User, messages: list[Message], *, detail: bool = False
 ) -> list[MessageDetail]:
     listens = service.listens_of(session, user, [m.id for m in messages])
+    assets, names = service.assets_and_senders(session, messages)
     out = []
     for message in messages:
-        asset = service.asset_of(session, message)
-        sender = session.get(User, message.sender_id)
+        asset = assets[message.asset_id]
         listen = listens.get(message.id)
         own = message.sender_id == user.id
         out.append(
@@ -74,7 +74,7 @@ def _messages_out(
                 id=message.id,
                 thread_id=message.thread_id,
                 sender_id=message.sender_id,
-                sender_name=sender.display_name if sender else "",
+                sender_name=names.get(message.sender_id, ""),
                 caption=message.caption,
                 state=service.display_state(message, asset),
                 failure_type=message.failure_type if own else None,

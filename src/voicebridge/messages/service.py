@@ -239,6 +239,19 @@ def playable_asset(session: Session, message: Message) -> AudioAsset:
     return asset
 
 
+def assets_and_senders(
+    session: Session, messages: list[Message]
+) -> tuple[dict[uuid.UUID, AudioAsset], dict[uuid.UUID, str]]:
+    """One query each for a page of messages, not two per message."""
+    asset_ids = [m.asset_id for m in messages]
+    sender_ids = list({m.sender_id for m in messages})
+    assets = session.exec(select(AudioAsset).where(col(AudioAsset.id).in_(asset_ids))).all()
+    names = session.exec(
+        select(User.id, User.display_name).where(col(User.id).in_(sender_ids))
+    ).all()
+    return {a.id: a for a in assets}, dict(names)
+
+
 def listens_of(
     session: Session, user: User, message_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Listen]:
