@@ -122,3 +122,14 @@ def test_receipt_sums_plays_and_reports_furthest_heard(
     assert summary.plays == 2
     assert not summary.completed
     assert [x.listen.listener_id for x in summary.listeners] == [family.guardian.id]
+
+
+def test_bounding_joins_the_smallest_gaps_first() -> None:
+    spaced = [[i * 1000, i * 1000 + 10] for i in range(MAX_INTERVALS)]
+    spaced[11] = [10_110, 10_200]  # 100 ms after spaced[10]; every other gap is 990 ms
+    merged = merge_intervals(spaced, [[500_000, 500_010], [500_015, 500_020]])
+    assert len(merged) == MAX_INTERVALS
+    assert merged[-1] == [500_000, 500_020]
+    assert merged[10] == [10_000, 10_200]
+    assert merged[:10] == spaced[:10]
+    assert merged[11:-1] == spaced[12:]

@@ -44,11 +44,20 @@ def merge_intervals(existing: Iterable[Interval], new: Iterable[Interval]) -> li
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    while len(merged) > MAX_INTERVALS:
-        gaps = [merged[i + 1][0] - merged[i][1] for i in range(len(merged) - 1)]
-        i = gaps.index(min(gaps))
-        merged[i : i + 2] = [[merged[i][0], merged[i + 1][1]]]
-    return merged
+    excess = len(merged) - MAX_INTERVALS
+    if excess <= 0:
+        return merged
+    # Joining across a gap leaves the other gaps as they were, so the smallest
+    # ``excess`` gaps can be chosen at once rather than one at a time.
+    by_gap = sorted(range(len(merged) - 1), key=lambda i: merged[i + 1][0] - merged[i][1])
+    joined = set(by_gap[:excess])
+    bounded: list[Interval] = []
+    for i, interval in enumerate(merged):
+        if i - 1 in joined:
+            bounded[-1][1] = interval[1]
+        else:
+            bounded.append(interval)
+    return bounded
 
 
 def covered(intervals: Iterable[Interval]) -> int:
