@@ -15,7 +15,7 @@ import voicebridge.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005_stories"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0003_messages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
