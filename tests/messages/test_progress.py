@@ -10,11 +10,11 @@ from sqlmodel import Session
 from tests.factories import Factory
 from tests.messages.conftest import Family
 from tests.messages.helpers import ready_message
+from voicebridge.audio.listening import MAX_INTERVALS, covered, merge_intervals
 from voicebridge.audio.models import AudioAsset
 from voicebridge.clock import FakeClock
 from voicebridge.messages import progress, service
 from voicebridge.messages.models import Message
-from voicebridge.messages.progress import MAX_INTERVALS, covered, merge_intervals
 from voicebridge.messages.schemas import ProgressReport
 
 

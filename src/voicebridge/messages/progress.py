@@ -9,7 +9,6 @@ stored progress never goes backwards and a re-sent report changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,50 +17,16 @@ from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import User
+from voicebridge.audio.listening import covered, merge_intervals
 from voicebridge.audio.models import AudioAsset
 from voicebridge.messages.models import Listen, Message
 from voicebridge.messages.schemas import ProgressReport
 
-# Stored intervals per listener. Past this, the two intervals with the smallest
-# gap between them are joined: the record stays bounded, erring towards "heard".
-MAX_INTERVALS = 64
 # Play ids remembered per listener; a report re-sent after this many newer plays
 # would count again, which no real player does.
 MAX_PLAY_IDS = 50
 # A message counts as heard in full when this share of it was played.
 COMPLETE_FRACTION = 0.95
-
-Interval = list[int]
-
-
-def merge_intervals(existing: Iterable[Interval], new: Iterable[Interval]) -> list[Interval]:
-    """The union of closed intervals, sorted and disjoint; touching ones are joined."""
-    merged: list[Interval] = []
-    for start, end in sorted([[int(a), int(b)] for a, b in [*existing, *new]]):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    excess = len(merged) - MAX_INTERVALS
-    if excess <= 0:
-        return merged
-    # Joining across a gap leaves the other gaps as they were, so the smallest
-    # ``excess`` gaps can be chosen at once rather than one at a time.
-    by_gap = sorted(range(len(merged) - 1), key=lambda i: merged[i + 1][0] - merged[i][1])
-    joined = set(by_gap[:excess])
-    bounded: list[Interval] = []
-    for i, interval in enumerate(merged):
-        if i - 1 in joined:
-            bounded[-1][1] = interval[1]
-        else:
-            bounded.append(interval)
-    return bounded
-
-
-def covered(intervals: Iterable[Interval]) -> int:
-    return sum(end - start for start, end in intervals)
 
 
 def _listen_for_update(session: Session, message: Message, user: User) -> Listen:
