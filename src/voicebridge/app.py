@@ -18,6 +18,7 @@ from voicebridge.config import Settings, get_settings
 from voicebridge.db import make_engine
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
+from voicebridge.idempotency.middleware import install as install_idempotency
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
@@ -95,6 +96,7 @@ def create_app(
     app.state.passwords = Passwords(settings.auth)
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_idempotency(app)
     install_middleware(app)
     app.include_router(ops_router)
     app.include_router(api_router())

@@ -8,6 +8,7 @@ from voicebridge.audio.models import AudioAsset
 from voicebridge.auth.models import Attempt, AuthSession, Device, RefreshToken
 from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
+from voicebridge.idempotency.models import IdempotencyRecord
 from voicebridge.jobs.models import Job
 from voicebridge.messages.models import Listen, Message, Thread
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
@@ -22,6 +23,7 @@ __all__ = [
     "Consent",
     "Device",
     "GuardianLink",
+    "IdempotencyRecord",
     "Invitation",
     "Job",
     "Listen",
