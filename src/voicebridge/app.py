@@ -24,11 +24,11 @@ from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
+from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.factory import make_store
 from voicebridge.stories.box_router import router as storyboxes_router
 from voicebridge.stories.router import moderation as moderation_router
 from voicebridge.stories.router import router as stories_router
-from voicebridge.storage.base import ObjectStore
-from voicebridge.storage.factory import make_store
 from voicebridge.uploads.router import router as uploads_router
 
 API_PREFIX = "/api/v1"
