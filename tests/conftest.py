@@ -65,7 +65,10 @@ def _shared_app(settings: Settings, engine: Engine) -> tuple[FastAPI, _CurrentSe
 def app(_shared_app: tuple[FastAPI, _CurrentSession], session: Session) -> Iterator[FastAPI]:
     application, current = _shared_app
     current.session = session
+    store, app_settings = application.state.store, application.state.settings
     yield application
+    # A test may point the shared app at another store or settings; undo that.
+    application.state.store, application.state.settings = store, app_settings
     current.session = None
 
 

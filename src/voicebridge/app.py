@@ -21,6 +21,7 @@ from voicebridge.families.router import router as families_router
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
+from voicebridge.messages.router import router as messages_router
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
@@ -42,6 +43,7 @@ def api_router() -> APIRouter:
         api.include_router(router)
     for router in (uploads_router, jobs_router):
         api.include_router(router)
+    api.include_router(messages_router)
     return api
 
 

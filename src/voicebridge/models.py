@@ -9,6 +9,7 @@ from voicebridge.auth.models import Attempt, AuthSession, Device, RefreshToken
 from voicebridge.db import metadata
 from voicebridge.families.models import Consent, GuardianLink, Invitation
 from voicebridge.jobs.models import Job
+from voicebridge.messages.models import Listen, Message, Thread
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 from voicebridge.stories import models as stories_models  # noqa: F401
 from voicebridge.uploads.models import Upload
@@ -23,11 +24,14 @@ __all__ = [
     "GuardianLink",
     "Invitation",
     "Job",
+    "Listen",
+    "Message",
     "RefreshToken",
     "School",
     "SchoolClass",
     "StaffMembership",
     "Upload",
+    "Thread",
     "User",
     "metadata",
 ]

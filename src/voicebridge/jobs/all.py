@@ -1,3 +1,4 @@
 """Every domain's job handlers; importing this registers them all."""
 
 import voicebridge.uploads.jobs  # noqa: F401
+from voicebridge.messages import jobs as messages_jobs  # noqa: F401

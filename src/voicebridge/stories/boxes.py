@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import Role, User
+from voicebridge.audio.listening import covered, merge_intervals
 from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, InvalidInput, NotFound
@@ -186,16 +187,6 @@ def story_in_child_boxes(session: Session, child_id: uuid.UUID, story_id: uuid.U
     return session.exec(stmt).first() is not None
 
 
-def _union(intervals: list[list[int]]) -> list[list[int]]:
-    merged: list[list[int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return merged
-
-
 def record_progress(
     session: Session,
     child_id: uuid.UUID,
@@ -217,8 +208,8 @@ def record_progress(
             child_id=child_id, chapter_id=chapter.id, story_id=chapter.story_id
         )
     progress.position_ms = max(progress.position_ms, position_ms)
-    progress.heard = _union([*progress.heard, *([s, e] for s, e in heard)])
-    heard_ms = sum(end - start for start, end in progress.heard)
+    progress.heard = merge_intervals(progress.heard, ([s, e] for s, e in heard))
+    heard_ms = covered(progress.heard)
     progress.finished = progress.finished or (duration > 0 and heard_ms >= 0.9 * duration)
     progress.updated_at = clock.now()
     session.add(progress)

@@ -15,7 +15,7 @@ import voicebridge.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0002_uploads"
-down_revision: str | Sequence[str] | None = "0005_stories"  # main's head when merged
+down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
