@@ -86,7 +86,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front. A deferred transaction that
+            # read first and writes later fails at once with "database is locked"
+            # when another writer got in between; waiting for the lock instead
+            # serialises writers, which the embedded default can afford.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
