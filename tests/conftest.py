@@ -33,20 +33,43 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
     return Settings.model_validate(values)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One configuration per run; a test that needs other settings builds its own app."""
+    return make_settings(tmp_path_factory.mktemp("voicebridge"))
 
 
-@pytest.fixture
-def app(settings: Settings, engine: Engine, session: Session) -> FastAPI:
+class _CurrentSession:
+    session: Session | None = None
+
+
+@pytest.fixture(scope="session")
+def _shared_app(settings: Settings, engine: Engine) -> tuple[FastAPI, _CurrentSession]:
+    """Building the app costs a quarter of a second, so it is built once per database."""
     application = create_app(settings, engine=engine)
+    current = _CurrentSession()
 
     def _test_session() -> Iterator[Session]:
+        session = current.session
+        assert session is not None, "the app fixture sets the test's session"
+        # What the test set up is kept (released savepoint inside the outer
+        # transaction), so that a request rolling back undoes only its own work.
+        session.commit()
         yield from transaction(session)
 
     application.dependency_overrides[get_session] = _test_session
-    return application
+    return application, current
+
+
+@pytest.fixture
+def app(_shared_app: tuple[FastAPI, _CurrentSession], session: Session) -> Iterator[FastAPI]:
+    application, current = _shared_app
+    current.session = session
+    store, app_settings = application.state.store, application.state.settings
+    yield application
+    # A test may point the shared app at another store or settings; undo that.
+    application.state.store, application.state.settings = store, app_settings
+    current.session = None
 
 
 @pytest.fixture

@@ -19,13 +19,20 @@ from voicebridge.db import make_engine
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.help.router import router as help_router
+from voicebridge.idempotency.middleware import install as install_idempotency
 from voicebridge.jobs.registry import JobContext
+from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
+from voicebridge.messages.router import router as messages_router
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
+from voicebridge.stories.box_router import router as storyboxes_router
+from voicebridge.stories.router import moderation as moderation_router
+from voicebridge.stories.router import router as stories_router
+from voicebridge.uploads.router import router as uploads_router
 
 API_PREFIX = "/api/v1"
 
@@ -34,6 +41,11 @@ def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, accounts_router, schools_router, families_router, help_router):
         api.include_router(router)
+    for router in (stories_router, storyboxes_router, moderation_router):
+        api.include_router(router)
+    for router in (uploads_router, jobs_router):
+        api.include_router(router)
+    api.include_router(messages_router)
     return api
 
 
@@ -47,6 +59,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.storage.create_bucket:
+            await asyncio.to_thread(app.state.store.ensure_ready)
         stop = threading.Event()
         thread: threading.Thread | None = None
         if settings.jobs.in_process_worker:
@@ -83,6 +97,7 @@ def create_app(
     app.state.passwords = Passwords(settings.auth)
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_idempotency(app)
     install_middleware(app)
     app.include_router(ops_router)
     app.include_router(api_router())

@@ -107,6 +107,42 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    kinds: Annotated[
+        str | None, typer.Option(help="Comma-separated job kinds (default all)")
+    ] = None,
+) -> None:
+    """Run background jobs until SIGTERM or SIGINT; the job in hand is finished first."""
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from voicebridge.db import make_engine
+    from voicebridge.jobs.registry import JobContext
+    from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
+    from voicebridge.logs import configure_logging
+    from voicebridge.storage.factory import make_store
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    load_handlers()
+    engine = make_engine(settings.database_url)
+    store = make_store(settings.storage)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    ctx = JobContext(engine, settings, store, new_worker_id())
+    runner = Worker(
+        ctx,
+        lease=timedelta(seconds=settings.jobs.lease_seconds),
+        kinds=kinds.split(",") if kinds else None,
+    )
+    typer.echo(f"worker {ctx.worker_id} started", err=True)
+    runner.run_forever(stop, settings.jobs.poll_seconds)
+    engine.dispose()
+
+
 @admin_app.command("create-user")
 def create_user(
     login: Annotated[str, typer.Option(help="Phone or e-mail")],
@@ -158,3 +194,9 @@ def create_user(
 
 def main() -> None:
     app()
+
+
+from voicebridge.stories.cli import stories_app, storybox_app  # noqa: E402
+
+app.add_typer(stories_app, name="stories")
+app.add_typer(storybox_app, name="storybox")

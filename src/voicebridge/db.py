@@ -75,19 +75,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy
+            # emit BEGIN itself (the recipe from SQLAlchemy's SQLite notes).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
-            # pysqlite only BEGINs before DML, so a SAVEPOINT (begin_nested, the test
-            # session) could open the transaction itself and its RELEASE would commit
-            # everything. SQLAlchemy's documented fix: we emit BEGIN ourselves.
-            dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front. A deferred transaction that
+            # read first and writes later fails at once with "database is locked"
+            # when another writer got in between; waiting for the lock instead
+            # serialises writers, which the embedded default can afford.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

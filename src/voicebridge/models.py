@@ -18,8 +18,12 @@ from voicebridge.help.models import (
     PsychologistProfile,
     Referral,
 )
+from voicebridge.idempotency.models import IdempotencyRecord
 from voicebridge.jobs.models import Job
+from voicebridge.messages.models import Listen, Message, Thread
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
+from voicebridge.stories import models as stories_models  # noqa: F401
+from voicebridge.uploads.models import Upload
 
 __all__ = [
     "Attempt",
@@ -34,15 +38,20 @@ __all__ = [
     "HelpMessage",
     "HelpRequest",
     "GuardianLink",
+    "IdempotencyRecord",
     "Invitation",
     "Job",
     "Offer",
     "PsychologistProfile",
     "Referral",
+    "Listen",
+    "Message",
     "RefreshToken",
     "School",
     "SchoolClass",
     "StaffMembership",
+    "Upload",
+    "Thread",
     "User",
     "metadata",
 ]

@@ -131,6 +131,8 @@ class Case:
     ok: set[int] | None = None
     # Extra assertion on a response, e.g. that a list shows nothing of child_a to outsiders.
     check: Callable[[World, str, Any], None] | None = None
+    # Why the case is shaped as it is, for the reader.
+    note: str = ""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from voicebridge.help.models import (
     RequestState,
     Verification,
 )
+from voicebridge.messages.models import Message, MessageState, Thread, ThreadKind
 from voicebridge.schools.models import Child, StaffMembership, StaffRole
 
 
@@ -105,6 +106,20 @@ def guardian_child_ids(session: Session, user: User) -> list[uuid.UUID]:
         .join(Consent, col(Consent.link_id) == col(GuardianLink.id))
         .where(
             GuardianLink.guardian_id == user.id,
+            col(GuardianLink.revoked_at).is_(None),
+            col(Consent.withdrawn_at).is_(None),
+        )
+    )
+    return list(session.exec(stmt).all())
+
+
+def child_guardian_ids(session: Session, child_id: uuid.UUID) -> list[uuid.UUID]:
+    """Guardians whose link to the child is active: the only family who may reach them."""
+    stmt = (
+        select(GuardianLink.guardian_id)
+        .join(Consent, col(Consent.link_id) == col(GuardianLink.id))
+        .where(
+            GuardianLink.child_id == child_id,
             col(GuardianLink.revoked_at).is_(None),
             col(Consent.withdrawn_at).is_(None),
         )
@@ -229,3 +244,46 @@ def can_manage_case(session: Session, user: User, request: HelpRequest) -> bool:
 
 def can_verify_psychologists(user: User) -> bool:
     return user.role in (Role.moderator, Role.admin)
+def is_moderator(user: User) -> bool:
+    """Moderators verify narrators and review public stories; admins may stand in."""
+    return user.role in (Role.moderator, Role.admin)
+
+
+def is_thread_participant(session: Session, user: User, thread: Thread) -> bool:
+    """A family thread is the child and that guardian while their link is active; a
+    school thread is the child and the current staff of the school the child is in.
+
+    Checked on every request, so a revoked link, withdrawn consent, a child who
+    left, or staff who moved on lose the thread at once for both sides.
+    """
+    child = session.get(Child, thread.child_id)
+    if child is None or child.left_at is not None:
+        return False
+    if thread.kind is ThreadKind.family:
+        if thread.guardian_id is None:
+            return False
+        if user.id == thread.guardian_id:
+            return is_guardian_of(session, user, child.id)
+        return (
+            is_self(user, child.id)
+            and active_link(session, thread.guardian_id, child.id) is not None
+        )
+    if thread.school_id is None or child.school_id != thread.school_id:
+        return False
+    return is_self(user, child.id) or is_staff_of(session, user, thread.school_id)
+
+
+def can_see_message(session: Session, user: User, thread: Thread, message: Message) -> bool:
+    """Listeners see a message once it is ready; its sender sees it in every state."""
+    if message.deleted_at is not None or not is_thread_participant(session, user, thread):
+        return False
+    return message.state is MessageState.ready or message.sender_id == user.id
+
+
+def can_listen(session: Session, user: User, thread: Thread, message: Message) -> bool:
+    return message.state is MessageState.ready and can_see_message(session, user, thread, message)
+
+
+def is_message_sender(user: User, message: Message) -> bool:
+    """Only the sender reads receipts or deletes; listeners may see it but not do this (403)."""
+    return message.sender_id == user.id

@@ -1,3 +1,6 @@
 """Every domain's job handlers; importing this registers them all."""
 
 import voicebridge.help.jobs  # noqa: F401
+import voicebridge.idempotency.jobs  # noqa: F401
+import voicebridge.uploads.jobs  # noqa: F401
+from voicebridge.messages import jobs as messages_jobs  # noqa: F401

@@ -1,7 +1,7 @@
 """help psychologists requests offers
 
 Revision ID: 0004_help
-Revises: 0001
+Revises: 0006_idempotency
 Create Date: 2026-11-28 14:09:20.225070
 """
 
@@ -15,7 +15,7 @@ import voicebridge.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004_help"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0006_idempotency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,224 @@
+"""HTTP for stories, chapters, narrator figures and moderation."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlmodel import Session
+
+from voicebridge.accounts.models import Role, User
+from voicebridge.audio.models import AudioAsset
+from voicebridge.auth import policy
+from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
+from voicebridge.db import SessionDep
+from voicebridge.errors import Forbidden, NotFound
+from voicebridge.stories import boxes, purpose, service  # noqa: F401  (registers the upload purpose)
+from voicebridge.stories.deps import (
+    OwnStory,
+    PlayableChapter,
+    ReviewableStory,
+    StoreDep,
+    VisibleStory,
+)
+from voicebridge.stories.models import Story
+from voicebridge.stories.schemas import (
+    ChapterPublic,
+    FiguresPublic,
+    NarratorApply,
+    NarratorPublic,
+    NarratorVerify,
+    ProgressPublic,
+    ProgressUpdate,
+    ReviewRequest,
+    SeriesCreate,
+    SeriesPublic,
+    StoryCreate,
+    StoryPublic,
+    StoryUpdate,
+)
+
+router = APIRouter(prefix="/stories", tags=["stories"])
+moderation = APIRouter(prefix="/moderation", tags=["moderation"])
+
+
+def story_public(session: Session, story: Story, viewer: User) -> StoryPublic:
+    narrator = session.get(User, story.narrator_id)
+    chapters = []
+    for chapter in service.ready_chapters(session, story.id):
+        asset = session.get(AudioAsset, chapter.asset_id)
+        chapters.append(
+            ChapterPublic(
+                id=chapter.id,
+                number=chapter.number,
+                title=chapter.title,
+                duration_ms=asset.duration_ms if asset else None,
+                peaks=asset.peaks if asset else [],
+            )
+        )
+    resume = None
+    if viewer.role is Role.child:
+        point = boxes.resume_point(session, viewer.id, story.id)
+        if point is not None:
+            resume = ProgressPublic(
+                chapter_id=point.chapter_id, position_ms=point.position_ms, finished=point.finished
+            )
+    return StoryPublic(
+        id=story.id,
+        title=story.title,
+        description=story.description,
+        language=story.language,
+        age_min=story.age_min,
+        age_max=story.age_max,
+        tags=story.tags,
+        visibility=story.visibility,
+        status=story.status,
+        narrator=narrator.display_name if narrator else "",
+        series_id=story.series_id,
+        series_position=story.series_position,
+        available_from=story.available_from,
+        rejection_reason=story.rejection_reason,
+        chapters=chapters,
+        resume=resume,
+    )
+
+
+@router.post("/narrators/me", status_code=201)
+def apply_as_narrator(
+    body: NarratorApply, principal: CurrentPrincipal, session: SessionDep
+) -> NarratorPublic:
+    profile = service.apply_as_narrator(session, principal.user, body.display_name, body.bio)
+    return NarratorPublic(
+        user_id=profile.user_id, display_name=profile.display_name, state=profile.state
+    )
+
+
+@router.post("/series", status_code=201)
+def create_series(
+    body: SeriesCreate, principal: CurrentPrincipal, session: SessionDep
+) -> SeriesPublic:
+    if principal.role is Role.child:
+        raise Forbidden("Children do not create series")
+    series = service.create_series(session, principal.user, body.title)
+    return SeriesPublic(id=series.id, title=series.title)
+
+
+@router.post("", status_code=201)
+def create_story(
+    body: StoryCreate, principal: CurrentPrincipal, session: SessionDep
+) -> StoryPublic:
+    story = service.create_story(session, principal.user, **body.model_dump())
+    return story_public(session, story, principal.user)
+
+
+@router.get("")
+def list_stories(principal: CurrentPrincipal, session: SessionDep) -> list[StoryPublic]:
+    """A child's private stories that are available now; anyone else's own stories."""
+    user = principal.user
+    if user.role is Role.child:
+        stories = service.child_private_stories(session, user.id)
+    else:
+        stories = service.own_stories(session, user)
+    return [story_public(session, s, user) for s in stories]
+
+
+@router.get("/{story_id}")
+def get_story(story: VisibleStory, principal: CurrentPrincipal, session: SessionDep) -> StoryPublic:
+    return story_public(session, story, principal.user)
+
+
+@router.patch("/{story_id}")
+def update_story(
+    body: StoryUpdate, story: OwnStory, principal: CurrentPrincipal, session: SessionDep
+) -> StoryPublic:
+    service.update_story(session, story, body.model_dump(exclude_unset=True))
+    return story_public(session, story, principal.user)
+
+
+@router.post("/{story_id}/submit")
+def submit_story(story: OwnStory, principal: CurrentPrincipal, session: SessionDep) -> StoryPublic:
+    service.submit(session, story)
+    return story_public(session, story, principal.user)
+
+
+@router.post("/{story_id}/publish")
+def publish_story(story: OwnStory, principal: CurrentPrincipal, session: SessionDep) -> StoryPublic:
+    service.publish(session, story)
+    return story_public(session, story, principal.user)
+
+
+@router.get("/{story_id}/chapters/{chapter_id}/audio", response_model=None)
+def play_chapter(
+    chapter: PlayableChapter, session: SessionDep, store: StoreDep, settings: SettingsDep
+) -> Response:
+    asset = session.get(AudioAsset, chapter.asset_id)
+    if asset is None or asset.playable_key is None:
+        raise NotFound("No such chapter")
+    url = store.presigned_get_url(
+        asset.playable_key, settings.storage.presign_seconds, content_type="audio/ogg"
+    )
+    if url is not None:
+        return RedirectResponse(url, status_code=307)
+    return StreamingResponse(
+        store.open_range(asset.playable_key),
+        media_type="audio/ogg",
+        headers={"Content-Length": str(asset.playable_size or 0)},
+    )
+
+
+@router.put("/{story_id}/chapters/{chapter_id}/progress")
+def record_progress(
+    body: ProgressUpdate, chapter: PlayableChapter, principal: CurrentPrincipal, session: SessionDep
+) -> ProgressPublic:
+    if principal.role is not Role.child:
+        raise Forbidden("Only the listening child records progress")
+    progress = boxes.record_progress(session, principal.id, chapter, body.position_ms, body.heard)
+    return ProgressPublic(
+        chapter_id=chapter.id, position_ms=progress.position_ms, finished=progress.finished
+    )
+
+
+@router.get("/{story_id}/figures")
+def story_figures(
+    story: VisibleStory, principal: CurrentPrincipal, session: SessionDep
+) -> FiguresPublic:
+    if principal.role is Role.child:
+        raise Forbidden("Figures are for narrators")
+    listeners, finishers = boxes.figures(session, story.id)
+    return FiguresPublic(story_id=story.id, listeners=listeners, finishers=finishers)
+
+
+@moderation.get("/stories")
+def review_queue(principal: CurrentPrincipal, session: SessionDep) -> list[StoryPublic]:
+    if not policy.is_moderator(principal.user):
+        raise Forbidden("Moderators only")
+    return [story_public(session, s, principal.user) for s in service.review_queue(session)]
+
+
+@moderation.post("/stories/{story_id}/approve")
+def approve(
+    story: ReviewableStory, principal: CurrentPrincipal, session: SessionDep
+) -> StoryPublic:
+    service.review(session, principal.user, story, True, None)
+    return story_public(session, story, principal.user)
+
+
+@moderation.post("/stories/{story_id}/reject")
+def reject(
+    body: ReviewRequest, story: ReviewableStory, principal: CurrentPrincipal, session: SessionDep
+) -> StoryPublic:
+    service.review(session, principal.user, story, False, body.reason)
+    return story_public(session, story, principal.user)
+
+
+@moderation.post("/narrators/{user_id}/verify")
+def verify_narrator(
+    user_id: uuid.UUID, body: NarratorVerify, principal: CurrentPrincipal, session: SessionDep
+) -> NarratorPublic:
+    if not policy.is_moderator(principal.user):
+        raise Forbidden("Moderators only")
+    profile = service.verify_narrator(session, principal.user, user_id, body.verified)
+    return NarratorPublic(
+        user_id=profile.user_id, display_name=profile.display_name, state=profile.state
+    )

@@ -1,0 +1,154 @@
+"""Request and response models. No request model carries a ``status``: moderation moves it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicebridge.stories.models import StoryStatus, Verification, Visibility
+
+
+class NarratorApply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str = Field(min_length=1, max_length=120)
+    bio: str = Field(default="", max_length=2000)
+
+
+class NarratorVerify(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verified: bool
+
+
+class NarratorPublic(BaseModel):
+    user_id: uuid.UUID
+    display_name: str
+    state: Verification
+
+
+class SeriesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+
+
+class SeriesPublic(BaseModel):
+    id: uuid.UUID
+    title: str
+
+
+class StoryCreate(BaseModel):
+    # extra="forbid": a body with "status" is refused, not silently obeyed.
+    model_config = ConfigDict(extra="forbid")
+    visibility: Visibility
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    language: str = Field(default="zh", min_length=1, max_length=40)
+    age_min: int = Field(default=3, ge=0, le=18)
+    age_max: int = Field(default=15, ge=0, le=18)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    child_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+    available_from_local: datetime | None = Field(
+        default=None, description="Local time in the child's school's timezone, no offset"
+    )
+    series_id: uuid.UUID | None = None
+    series_position: int | None = Field(default=None, ge=1)
+
+
+class StoryUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    language: str | None = Field(default=None, min_length=1, max_length=40)
+    age_min: int | None = Field(default=None, ge=0, le=18)
+    age_max: int | None = Field(default=None, ge=0, le=18)
+    tags: list[str] | None = Field(default=None, max_length=20)
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ChapterPublic(BaseModel):
+    id: uuid.UUID
+    number: int
+    title: str
+    duration_ms: int | None
+    peaks: list[float]
+
+
+class ProgressPublic(BaseModel):
+    chapter_id: uuid.UUID
+    position_ms: int
+    finished: bool
+
+
+class StoryPublic(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str
+    language: str
+    age_min: int
+    age_max: int
+    tags: list[str]
+    visibility: Visibility
+    status: StoryStatus
+    narrator: str
+    series_id: uuid.UUID | None
+    series_position: int | None
+    available_from: datetime | None
+    rejection_reason: str | None
+    chapters: list[ChapterPublic]
+    resume: ProgressPublic | None = None
+
+
+class ProgressUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    position_ms: int = Field(ge=0)
+    heard: list[tuple[int, int]] = Field(default_factory=list, max_length=1000)
+
+
+class FiguresPublic(BaseModel):
+    story_id: uuid.UUID
+    listeners: int
+    finishers: int
+
+
+class BoxCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+
+
+class BoxStoryAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    story_id: uuid.UUID
+
+
+class AssignmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    school_id: uuid.UUID
+    class_id: uuid.UUID | None = None
+
+
+class AssignmentPublic(BaseModel):
+    id: uuid.UUID
+    box_id: uuid.UUID
+    school_id: uuid.UUID
+    class_id: uuid.UUID | None
+
+
+class BoxSummary(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str
+    version: int
+
+
+class BoxPublic(BoxSummary):
+    stories: list[StoryPublic]
+
+
+Manifest = dict[str, Any]

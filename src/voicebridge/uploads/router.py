@@ -1,0 +1,161 @@
+"""The tus 1.0 endpoints (core, creation, creation-with-upload, termination,
+expiration, checksum) and a one-request upload for short clips."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from voicebridge.audio.models import AssetState
+from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
+from voicebridge.errors import DomainError, InvalidInput, problem_response
+from voicebridge.uploads import ingest as ingest_mod
+from voicebridge.uploads import service
+from voicebridge.uploads.deps import IngestDep
+from voicebridge.uploads.ingest import Checksum
+from voicebridge.uploads.models import Upload
+from voicebridge.uploads.schemas import SingleUploadPublic
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
+OCTET_STREAM = "application/offset+octet-stream"
+
+
+class TusRoute(APIRoute):
+    """Every tus answer, errors included, must say ``Tus-Resumable``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                response = await original(request)
+            except DomainError as exc:
+                response = problem_response(
+                    exc.status, exc.slug, exc.title, exc.detail, request, exc.headers, exc.extra
+                )
+            response.headers["Tus-Resumable"] = TUS_VERSION
+            return response
+
+        return handler
+
+
+class TusVersionUnsupported(DomainError):
+    status = 412
+    slug = "tus-version-unsupported"
+    title = "Tus-Resumable 1.0.0 is required"
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Tus-Version": TUS_VERSION})
+
+
+class NotOctetStream(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = f"Content-Type must be {OCTET_STREAM}"
+
+
+router = APIRouter(prefix="/uploads", tags=["uploads"], route_class=TusRoute)
+
+
+def _require_tus(request: Request) -> None:
+    if request.headers.get("tus-resumable") != TUS_VERSION:
+        raise TusVersionUnsupported()
+
+
+def _int_header(request: Request, name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None or not raw.isdigit():
+        raise InvalidInput(f"{name} must be a non-negative integer", field=name)
+    return int(raw)
+
+
+def _state_headers(upload: Upload) -> dict[str, str]:
+    return {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length),
+        "Upload-Expires": upload.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "Asset-Id": str(upload.asset_id),
+        "Cache-Control": "no-store",
+    }
+
+
+@router.options("", status_code=status.HTTP_204_NO_CONTENT)
+@router.options("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
+def tus_options(settings: SettingsDep) -> Response:
+    return Response(
+        status_code=status.HTTP_204_NO_CONTENT,
+        headers={
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Max-Size": str(settings.uploads.max_bytes),
+            "Tus-Checksum-Algorithm": ",".join(ingest_mod.CHECKSUMS),
+        },
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def tus_create(request: Request, principal: CurrentPrincipal, ingest: IngestDep) -> Response:
+    _require_tus(request)
+    if request.headers.get("upload-defer-length"):
+        raise InvalidInput("Upload-Defer-Length is not supported")
+    length = _int_header(request, "upload-length")
+    metadata = service.decode_metadata(request.headers.get("upload-metadata"))
+    has_body = request.headers.get("content-type", "").startswith(OCTET_STREAM)
+    upload = await run_in_threadpool(ingest.create, principal.id, length, metadata)
+    if has_body:
+        checksum = Checksum.parse(request.headers.get("upload-checksum"))
+        upload = await ingest.receive(request.stream(), upload.id, principal.id, 0, checksum)
+    headers = _state_headers(upload)
+    headers["Location"] = f"{request.url.path.rstrip('/')}/{upload.id}"
+    return Response(status_code=status.HTTP_201_CREATED, headers=headers)
+
+
+@router.post("/single", status_code=status.HTTP_201_CREATED)
+async def single_upload(
+    request: Request, principal: CurrentPrincipal, ingest: IngestDep
+) -> SingleUploadPublic:
+    """Short clips in one request: query parameters are the metadata (``purpose=...``)."""
+    metadata = dict(request.query_params)
+    metadata.setdefault("filetype", request.headers.get("content-type", ""))
+    asset_id, size = await ingest_mod.receive_whole(
+        ingest, request.stream(), principal.id, metadata
+    )
+    return SingleUploadPublic(asset_id=asset_id, state=AssetState.processing, size=size)
+
+
+@router.head("/{upload_id}")
+async def tus_head(
+    upload_id: uuid.UUID, request: Request, principal: CurrentPrincipal, ingest: IngestDep
+) -> Response:
+    _require_tus(request)
+    upload = await run_in_threadpool(ingest.load, upload_id, principal.id)
+    return Response(status_code=status.HTTP_200_OK, headers=_state_headers(upload))
+
+
+@router.patch("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def tus_patch(
+    upload_id: uuid.UUID, request: Request, principal: CurrentPrincipal, ingest: IngestDep
+) -> Response:
+    _require_tus(request)
+    if not request.headers.get("content-type", "").startswith(OCTET_STREAM):
+        raise NotOctetStream()
+    offset = _int_header(request, "upload-offset")
+    checksum = Checksum.parse(request.headers.get("upload-checksum"))
+    upload = await ingest.receive(request.stream(), upload_id, principal.id, offset, checksum)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_state_headers(upload))
+
+
+@router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def tus_delete(
+    upload_id: uuid.UUID, request: Request, principal: CurrentPrincipal, ingest: IngestDep
+) -> Response:
+    _require_tus(request)
+    await ingest_mod.wait_idle(upload_id)
+    await run_in_threadpool(ingest.terminate, upload_id, principal.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

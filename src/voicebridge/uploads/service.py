@@ -1,0 +1,271 @@
+"""The rules of an upload: who may start one, what counts as received, when it is done.
+
+Functions take a session and flush; the caller owns the transaction. Object
+store calls are synchronous (callers in async code run these in a threadpool).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from voicebridge import clock
+from voicebridge.accounts.models import User
+from voicebridge.audio.models import AssetState, AudioAsset
+from voicebridge.config import Settings
+from voicebridge.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge
+from voicebridge.jobs import service as jobs
+from voicebridge.storage.base import ObjectInfo, ObjectStore, PartInfo, StoreError
+from voicebridge.uploads import spool
+from voicebridge.uploads.models import Upload
+from voicebridge.uploads.purposes import PURPOSES, UploadPurpose
+
+PROCESS_JOB = "audio.process"
+ORIGINAL_PREFIX = "original"
+PLAYABLE_PREFIX = "audio"
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+class OffsetMismatch(Conflict):
+    slug = "upload-offset-mismatch"
+    title = "Upload-Offset does not match the bytes received"
+
+
+class ChecksumMismatch(InvalidInput):
+    status = 460
+    slug = "checksum-mismatch"
+    title = "checksum mismatch"
+
+
+def new_key(prefix: str, ext: str) -> str:
+    """A server-made key whose path records when it was made, to the second, so the
+    orphan sweep can tell a fresh object (its row not yet committed) from a lost one."""
+    now = clock.now()
+    return f"{prefix}/{now:%Y/%m/%d/%H%M%S}-{uuid.uuid4().hex}.{ext}"
+
+
+def key_time(key: str) -> datetime | None:
+    parts = key.split("/")
+    try:
+        stamp = "".join(parts[1:4]) + parts[4][:6]
+        return datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except (IndexError, ValueError):
+        return None
+
+
+def decode_metadata(header: str | None) -> dict[str, str]:
+    """tus ``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
+    result: dict[str, str] = {}
+    for item in (header or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition(" ")
+        try:
+            result[key] = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"Upload-Metadata value for {key!r} is not base64") from exc
+    return result
+
+
+def purpose_for(name: str | None) -> UploadPurpose:
+    purpose = PURPOSES.get(name or "")
+    if purpose is None:
+        raise InvalidInput(f"Unknown upload purpose {name!r}", field="purpose")
+    return purpose
+
+
+def start_asset(
+    session: Session, user: User, metadata: dict[str, str], content_type: str
+) -> tuple[AudioAsset, UploadPurpose]:
+    """Asks the purpose first, so a refused upload leaves no asset behind."""
+    purpose = purpose_for(metadata.get("purpose"))
+    purpose.authorize(session, user, metadata)
+    asset = AudioAsset(
+        owner_id=user.id, purpose=purpose.name, original_content_type=content_type[:100]
+    )
+    session.add(asset)
+    session.flush()
+    purpose.on_created(session, user, asset, metadata)
+    session.flush()
+    return asset, purpose
+
+
+def create(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    user: User,
+    length: int,
+    metadata: dict[str, str],
+) -> Upload:
+    if length < 1:
+        raise InvalidInput("Upload-Length must be at least 1", field="Upload-Length")
+    if length > settings.uploads.max_bytes:
+        raise PayloadTooLarge(f"Uploads are limited to {settings.uploads.max_bytes} bytes")
+    content_type = metadata.get("filetype") or DEFAULT_CONTENT_TYPE
+    asset, _ = start_asset(session, user, metadata, content_type)
+    key = new_key(ORIGINAL_PREFIX, "bin")
+    # A crash between this call and the commit leaves a multipart upload no row
+    # knows; storage.sweep_orphans aborts it.
+    multipart_id = store.create_multipart(key, DEFAULT_CONTENT_TYPE)
+    upload = Upload(
+        owner_id=user.id,
+        asset_id=asset.id,
+        purpose=asset.purpose,
+        meta=metadata,
+        length=length,
+        object_key=key,
+        multipart_id=multipart_id,
+        expires_at=clock.now() + timedelta(hours=settings.uploads.expire_hours),
+    )
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def get_own(session: Session, upload_id: uuid.UUID, user_id: uuid.UUID) -> Upload:
+    """Someone else's upload does not exist, as far as the caller can tell."""
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.owner_id != user_id:
+        raise NotFound("No such upload")
+    return upload
+
+
+def ensure_open(upload: Upload) -> None:
+    if upload.completed_at is None and upload.expires_at <= clock.now():
+        raise Gone("The upload expired; start a new one")
+
+
+def reconcile(
+    session: Session, upload: Upload, path: Path, pending: tuple[int, Path] | None
+) -> None:
+    """Makes the recorded offset equal to what is really stored after any crash.
+
+    On disk past the recorded parts: an optional part file being sent, then
+    the spool. A part file whose number is already recorded is stale. Bytes
+    beyond the offset were written but never counted (killed before the
+    offset update): cut them. Fewer bytes than the offset (spool lost, another
+    machine) means the offset overstates: lower it, and the client resends.
+    """
+    if upload.completed_at is not None:
+        return
+    tail = upload.offset - upload.parts_bytes
+    held = 0
+    if pending is not None:
+        number, part_path = pending
+        if number < next_part_number(upload):
+            spool.remove(part_path)
+        else:
+            held = min(spool.size(part_path), tail)
+            spool.truncate(part_path, held)
+    have = spool.size(path)
+    if have > tail - held:
+        spool.truncate(path, tail - held)
+    elif have < tail - held:
+        upload.offset = upload.parts_bytes + held + have
+        session.add(upload)
+        session.flush()
+
+
+def advance(session: Session, upload: Upload, expected: int, new_offset: int) -> None:
+    """Counts fsync'd spool bytes; compare-and-set so two racing PATCHes cannot both count."""
+    result = session.exec(
+        update(Upload)
+        .where(col(Upload.id) == upload.id, col(Upload.offset) == expected)
+        .values(offset=new_offset)
+    )
+    if result.rowcount != 1:
+        raise OffsetMismatch("Another request changed this upload meanwhile")
+    upload.offset = new_offset
+
+
+def record_part(session: Session, upload: Upload, part: PartInfo) -> None:
+    """The spool became part ``part.number``; the offset does not move."""
+    parts = [p for p in upload.parts if p["number"] != part.number]
+    parts.append({"number": part.number, "etag": part.etag, "size": part.size})
+    upload.parts = sorted(parts, key=lambda p: int(p["number"]))
+    session.add(upload)
+    session.flush()
+
+
+def next_part_number(upload: Upload) -> int:
+    return len(upload.parts) + 1
+
+
+def finish(session: Session, store: ObjectStore, upload: Upload) -> AudioAsset:
+    """All bytes are parts: assemble the original and queue the transcode, together.
+
+    Safe to call again after a crash between the store's completion and the
+    commit: an object already at the key with the right size is the finished one.
+    """
+    info: ObjectInfo | None = store.head(upload.object_key)
+    if info is None or info.size != upload.length:
+        parts = [PartInfo(int(p["number"]), str(p["etag"]), int(p["size"])) for p in upload.parts]
+        info = store.complete_multipart(upload.object_key, upload.multipart_id, parts)
+    if info.size != upload.length:
+        raise StoreError(f"assembled {info.size} bytes, expected {upload.length}")
+    asset = session.get(AudioAsset, upload.asset_id)
+    if asset is None:
+        raise NotFound("The upload's recording is gone")
+    mark_processing(session, asset, upload.object_key, info.size)
+    upload.completed_at = clock.now()
+    session.add(upload)
+    session.flush()
+    return asset
+
+
+def mark_processing(session: Session, asset: AudioAsset, key: str, size: int) -> None:
+    asset.original_key = key
+    asset.original_size = size
+    asset.state = AssetState.processing
+    session.add(asset)
+    session.flush()
+    jobs.enqueue(
+        session, PROCESS_JOB, {"asset_id": str(asset.id)}, dedupe_key=f"{PROCESS_JOB}:{asset.id}"
+    )
+
+
+def fail_asset(session: Session, asset: AudioAsset, slug: str, detail: str) -> None:
+    if asset.state in (AssetState.ready, AssetState.failed):
+        return
+    asset.state = AssetState.failed
+    asset.failure_type = slug[:60]
+    asset.failure_detail = detail[:500]
+    session.add(asset)
+    session.flush()
+    purpose = PURPOSES.get(asset.purpose)
+    if purpose is not None:
+        purpose.on_failed(session, asset)
+        session.flush()
+
+
+def discard(session: Session, store: ObjectStore, settings: Settings, upload: Upload) -> None:
+    """Termination and expiry: nothing of the upload remains but a failed asset."""
+    if upload.completed_at is None:
+        store.abort_multipart(upload.object_key, upload.multipart_id)
+        spool.remove(spool.spool_file(settings, upload.id))
+        pending = spool.find_pending(settings, upload.id)
+        if pending is not None:
+            spool.remove(pending[1])
+        asset = session.get(AudioAsset, upload.asset_id)
+        if asset is not None:
+            fail_asset(session, asset, "upload-cancelled", "The upload was cancelled or expired")
+    session.delete(upload)
+    session.flush()
+
+
+def expired(session: Session, limit: int = 200) -> list[Upload]:
+    return list(
+        session.exec(
+            select(Upload)
+            .where(col(Upload.completed_at).is_(None), col(Upload.expires_at) <= clock.now())
+            .limit(limit)
+        ).all()
+    )

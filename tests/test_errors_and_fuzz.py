@@ -1,0 +1,128 @@
+"""Bad input gets problem+json and changes nothing; a schema fuzz finds no 5xx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from tests.access.harness import build_world
+from tests.conftest import make_settings
+from tests.factories import Factory
+from voicebridge.accounts.models import Role, User
+from voicebridge.app import create_app
+from voicebridge.config import Settings
+from voicebridge.schools.models import Child
+
+
+def test_bad_input_is_problem_json_and_changes_nothing(
+    client: TestClient, factory: Factory, session: Session
+) -> None:
+    school = factory.school()
+    staff = factory.staff(school)
+    h = factory.headers(staff)
+    before = session.exec(select(func.count()).select_from(Child)).one()
+    for body in (
+        {
+            "given_name": "A",
+            "family_name": "B",
+            "class_id": "not-a-uuid",
+            "birth_year": 2016,
+            "pin": "1234",
+        },
+        {
+            "given_name": "A",
+            "family_name": "B",
+            "class_id": str(school.id),
+            "birth_year": 2016,
+            "pin": "1234",
+        },
+        {"given_name": "", "family_name": "B", "birth_year": 1800, "pin": "12"},
+    ):
+        r = client.post(f"/api/v1/schools/{school.id}/children", json=body, headers=h)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"].startswith("https://voicebridge.org/problems/")
+    r = client.post(
+        f"/api/v1/schools/{school.id}/children",
+        content=b"{not json",
+        headers={**h, "content-type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert session.exec(select(func.count()).select_from(Child)).one() == before
+    users = session.exec(
+        select(func.count()).select_from(User).where(User.role == Role.child)
+    ).one()
+    assert users == before
+
+
+def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    r = client.put("/api/v1/me")
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_request_id_is_echoed(client: TestClient) -> None:
+    r = client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert r.headers["x-request-id"] == "abc123"
+
+
+def test_readyz_checks_database_and_store(engine: Engine, tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path), engine=engine)
+    with TestClient(app) as client:
+        _check_ready(client, app)
+
+
+def _check_ready(client: TestClient, app: FastAPI) -> None:
+    r = client.get("/readyz")
+    assert r.status_code == 200, r.text
+    assert client.get("/metrics").status_code == 200
+    root = app.state.store.root
+    root.rename(root.with_name("gone"))
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"] == {"object_store": "StoreUnavailable"}
+
+
+def test_schema_fuzz_finds_no_server_errors(
+    app: FastAPI, session: Session, factory: Factory, settings: Settings
+) -> None:
+    """Every operation, fuzzed from the OpenAPI schema, with valid tokens of several roles."""
+    world = build_world(session, factory, settings, app.state.store)
+    session.flush()
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    roles = ["admin", "school_staff", "own_guardian"]
+    tokens = {role: world.headers(role) for role in roles}
+
+    failures: list[str] = []
+    calls = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @hsettings(
+            max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
+        @given(case=operation.as_strategy())
+        def run(case: schemathesis.Case) -> None:
+            nonlocal calls
+            for role in roles:
+                calls += 1
+                response = case.call(headers=tokens[role])
+                if response.status_code >= 500:
+                    failures.append(
+                        f"{role} {case.method} {case.formatted_path}: {response.status_code}"
+                    )
+                    return
+
+        run()
+    assert calls > 100, "the fuzz barely ran"
+    assert not failures, failures
