@@ -244,6 +244,8 @@ def can_manage_case(session: Session, user: User, request: HelpRequest) -> bool:
 
 def can_verify_psychologists(user: User) -> bool:
     return user.role in (Role.moderator, Role.admin)
+
+
 def is_moderator(user: User) -> bool:
     """Moderators verify narrators and review public stories; admins may stand in."""
     return user.role in (Role.moderator, Role.admin)

@@ -29,29 +29,41 @@ def enqueue(
     dedupe_key: str | None = None,
     max_attempts: int = 8,
 ) -> Job:
-    """Adds a job to the caller's transaction: it exists only if that transaction commits."""
-    if dedupe_key is not None:
+    """Adds a job to the caller's transaction: it exists only if that transaction commits.
+
+    With a ``dedupe_key`` the job is one job however often it is enqueued while
+    pending; two transactions racing to enqueue it both end up with the same row.
+    """
+
+    def make() -> Job:
+        return Job(
+            kind=kind,
+            payload=payload or {},
+            run_at=run_at or clock.now(),
+            dedupe_key=dedupe_key,
+            max_attempts=max_attempts,
+        )
+
+    if dedupe_key is None:
+        job = make()
+        session.add(job)
+        session.flush()
+        return job
+    for _ in range(3):
         existing = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
         if existing is not None:
             return existing
-    job = Job(
-        kind=kind,
-        payload=payload or {},
-        run_at=run_at or clock.now(),
-        dedupe_key=dedupe_key,
-        max_attempts=max_attempts,
-    )
-    session.add(job)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Another transaction enqueued the same deduplicated job first.
-        existing = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
-        if existing is None:
-            raise
-        return existing
-    return job
+        try:
+            # The job is added inside the savepoint, so a losing race rolls it
+            # out of the session too and the next look-up does not re-insert it.
+            with session.begin_nested():
+                job = make()
+                session.add(job)
+                session.flush()
+            return job
+        except IntegrityError:
+            continue  # another transaction enqueued it first; read theirs
+    raise RuntimeError(f"could not enqueue deduplicated job {dedupe_key!r}")
 
 
 def cancel(session: Session, dedupe_key: str) -> bool:

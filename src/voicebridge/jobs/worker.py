@@ -30,10 +30,14 @@ def new_worker_id() -> str:
 
 
 def ensure_periodic(engine: Engine) -> None:
-    with Session(engine) as session:
-        for kind in PERIODIC:
-            service.enqueue(session, kind, {}, dedupe_key=f"periodic:{kind}")
-        session.commit()
+    """Seeds each periodic job once; several workers starting together agree on one row each."""
+    for kind in PERIODIC:
+        try:
+            with Session(engine) as session:
+                service.enqueue(session, kind, {}, dedupe_key=f"periodic:{kind}")
+                session.commit()
+        except Exception:  # noqa: BLE001 - a lost race here is harmless; the next run retries
+            log.exception("could not seed periodic job", extra={"kind": kind})
 
 
 class Worker:
@@ -66,16 +70,19 @@ class Worker:
             service.fail(self.engine, job, self.ctx.worker_id, detail)
         else:
             service.succeed(self.engine, job, self.ctx.worker_id)
-            if job.kind in PERIODIC:
-                with Session(self.engine) as session:
-                    service.enqueue(
-                        session,
-                        job.kind,
-                        {},
-                        dedupe_key=f"periodic:{job.kind}",
-                        run_at=clock.now() + PERIODIC[job.kind],
-                    )
-                    session.commit()
+        if job.kind in PERIODIC:
+            # After success or a final failure the row is released, so the next
+            # run is a new row; while a failed run waits for its retry, this
+            # finds that row and adds nothing. A periodic job never stops.
+            with Session(self.engine) as session:
+                service.enqueue(
+                    session,
+                    job.kind,
+                    {},
+                    dedupe_key=f"periodic:{job.kind}",
+                    run_at=clock.now() + PERIODIC[job.kind],
+                )
+                session.commit()
         return True
 
     def run_until_idle(self, max_jobs: int = 10_000) -> int:

@@ -1,6 +1,6 @@
 """help psychologists requests offers
 
-Revision ID: 0004_help
+Revision ID: 0007_help
 Revises: 0006_idempotency
 Create Date: 2026-11-28 14:09:20.225070
 """
@@ -14,7 +14,7 @@ from alembic import op
 import voicebridge.db
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0004_help"
+revision: str = "0007_help"
 down_revision: str | Sequence[str] | None = "0006_idempotency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
