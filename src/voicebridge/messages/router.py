@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from voicebridge.accounts.models import User
+from voicebridge.audio.playback import audio_response
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.db import SessionDep
 from voicebridge.messages import progress, service
@@ -21,7 +22,6 @@ from voicebridge.messages.deps import (
     VisibleMessage,
 )
 from voicebridge.messages.models import Message
-from voicebridge.messages.playback import StoreDep, audio_response
 from voicebridge.messages.schemas import (
     ListenerReceipt,
     MessageDetail,
@@ -37,6 +37,7 @@ from voicebridge.messages.schemas import (
 )
 from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from voicebridge.schools.deps import ManagedSchool, ViewableChild
+from voicebridge.storage.deps import StoreDep
 
 router = APIRouter(tags=["messages"])
 

@@ -19,8 +19,9 @@ from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.db import SessionDep
 from voicebridge.errors import Forbidden, NotFound
 from voicebridge.schools.models import School
+from voicebridge.storage.deps import StoreDep
 from voicebridge.stories import boxes, bundles
-from voicebridge.stories.deps import CuratedBox, DownloadableBox, StoreDep, SyncedBox, VisibleBox
+from voicebridge.stories.deps import CuratedBox, DownloadableBox, SyncedBox, VisibleBox
 from voicebridge.stories.models import Story, StoryBox
 from voicebridge.stories.router import story_public
 from voicebridge.stories.schemas import (

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from voicebridge.auth import policy
 from voicebridge.auth.deps import CurrentDevice, CurrentPrincipal
 from voicebridge.db import SessionDep
 from voicebridge.errors import Forbidden, NotFound
-from voicebridge.storage.base import ObjectStore
 from voicebridge.stories import boxes, service
 from voicebridge.stories.models import Chapter, ChapterState, Story, StoryBox, Visibility
 
@@ -95,11 +94,3 @@ def synced_box(box_id: uuid.UUID, device: CurrentDevice, session: SessionDep) ->
 
 
 SyncedBox = Annotated[StoryBox, Depends(synced_box)]
-
-
-def get_store(request: Request) -> ObjectStore:
-    store: ObjectStore = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[ObjectStore, Depends(get_store)]

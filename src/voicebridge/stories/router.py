@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from voicebridge.accounts.models import Role, User
 from voicebridge.audio.models import AudioAsset
+from voicebridge.audio.playback import audio_response
 from voicebridge.auth import policy
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.db import SessionDep
 from voicebridge.errors import Forbidden, NotFound
+from voicebridge.storage.deps import StoreDep
 from voicebridge.stories import boxes, purpose, service  # noqa: F401  (registers the upload purpose)
 from voicebridge.stories.deps import (
     OwnStory,
     PlayableChapter,
     ReviewableStory,
-    StoreDep,
     VisibleStory,
 )
 from voicebridge.stories.models import Story
@@ -150,21 +150,16 @@ def publish_story(story: OwnStory, principal: CurrentPrincipal, session: Session
 
 @router.get("/{story_id}/chapters/{chapter_id}/audio", response_model=None)
 def play_chapter(
-    chapter: PlayableChapter, session: SessionDep, store: StoreDep, settings: SettingsDep
+    request: Request,
+    chapter: PlayableChapter,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> Response:
     asset = session.get(AudioAsset, chapter.asset_id)
     if asset is None or asset.playable_key is None:
         raise NotFound("No such chapter")
-    url = store.presigned_get_url(
-        asset.playable_key, settings.storage.presign_seconds, content_type="audio/ogg"
-    )
-    if url is not None:
-        return RedirectResponse(url, status_code=307)
-    return StreamingResponse(
-        store.open_range(asset.playable_key),
-        media_type="audio/ogg",
-        headers={"Content-Length": str(asset.playable_size or 0)},
-    )
+    return audio_response(request, store, settings, asset)
 
 
 @router.put("/{story_id}/chapters/{chapter_id}/progress")

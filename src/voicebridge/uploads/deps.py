@@ -6,18 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlmodel import Session
 
 from voicebridge.auth.deps import SettingsDep
 from voicebridge.db import SessionDep
-from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.deps import StoreDep
 from voicebridge.uploads.ingest import Ingest, UnitOfWork
-
-
-def get_store(request: Request) -> ObjectStore:
-    store: ObjectStore = request.app.state.store
-    return store
 
 
 def get_unit_of_work(session: SessionDep) -> UnitOfWork:
@@ -41,7 +36,6 @@ def get_unit_of_work(session: SessionDep) -> UnitOfWork:
     return unit
 
 
-StoreDep = Annotated[ObjectStore, Depends(get_store)]
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 
 

@@ -1,4 +1,4 @@
-"""Serving a message's audio: a presigned redirect on S3, Range responses from a local store.
+"""Serving a recording: a presigned redirect on S3, Range responses from a local store.
 
 On S3 the bytes never pass through the API; the client follows a short-lived
 URL. The local store has no second server, so the API streams the file itself
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from voicebridge.audio.models import AudioAsset
@@ -21,14 +20,6 @@ from voicebridge.storage.base import ObjectStore
 
 AUDIO_TYPE = "audio/ogg"
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def get_store(request: Request) -> ObjectStore:
-    store: ObjectStore = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[ObjectStore, Depends(get_store)]
 
 
 class Unsatisfiable(Exception):
