@@ -1,6 +1,6 @@
 """Peak memory of one API process receiving (tus) and transcoding a long recording.
 
-Run by hand: ``PYTHONPATH=src:. python bench/memory.py [short_min] [long_min]``
+Run by hand: ``python bench/memory.py [short_min] [long_min]``
 (default 10 and 120).
 
 For each length, a fresh API process (uvicorn, SQLite, local object store,
@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _path  # noqa: F401  (puts the repository root on sys.path)
 from bench._uploads import api, asset_of, database, env_for, tus_upload, wait_ready
 from tests.audio.make import make_recording
 

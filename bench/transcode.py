@@ -1,6 +1,6 @@
 """Our transcode against the ffmpeg command line on a 60-minute phone recording.
 
-Run by hand: ``PYTHONPATH=src:. python bench/transcode.py [minutes]``.
+Run by hand: ``python bench/transcode.py [minutes]``.
 
 The input is what a parent's Android phone sends: M4A/AAC, stereo 44.1 kHz,
 moov at the end. ffmpeg gets the same work as ours (downmix, resample,
@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _path  # noqa: F401  (puts the repository root on sys.path)
 import imageio_ffmpeg
 from tests.audio.make import make_recording
 

@@ -1,6 +1,6 @@
 """tus into SeaweedFS against a direct boto3 multipart upload of the same bytes.
 
-Run by hand: ``PYTHONPATH=src:. python bench/upload.py [minutes]`` (default 60).
+Run by hand: ``python bench/upload.py [minutes]`` (default 60).
 
 The recording is WAV (PCM 16-bit mono 44.1 kHz, about 318 MB an hour): the
 bytes are what is measured, and WAV has the most bytes per minute a phone
@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _path  # noqa: F401  (puts the repository root on sys.path)
 from bench._uploads import api, database, env_for, seaweed, tus_upload
 from boto3.s3.transfer import TransferConfig
 from tests.audio.make import make_recording
