@@ -170,6 +170,15 @@ def file_digests(path: Path, size: int | None = None) -> tuple[str, str]:
     return sha.hexdigest(), md5.hexdigest()
 
 
+def file_md5(path: Path, size: int | None = None) -> str:
+    """MD5 alone, for a part's Content-MD5: a part needs no SHA-256 of its own."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter_file(fh, size):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
 def iter_file(fh: BinaryIO, remaining: int | None = None) -> Iterator[bytes]:
     while remaining is None or remaining > 0:
         want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)

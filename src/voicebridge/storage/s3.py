@@ -37,6 +37,7 @@ from voicebridge.storage.base import (
     UploadNotFound,
     check_part_size,
     file_digests,
+    file_md5,
     validate_key,
     validate_prefix,
     validate_range,
@@ -129,7 +130,7 @@ class S3ObjectStore:
     def upload_part(self, key: str, upload_id: str, number: int, path: Path, size: int) -> PartInfo:
         validate_key(key)
         check_part_size(path, size)
-        _, md5 = file_digests(path, size)
+        md5 = file_md5(path, size)
         with path.open("rb") as body, _errors(key):
             response = self.client.upload_part(
                 Bucket=self.bucket,
