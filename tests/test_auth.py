@@ -227,3 +227,30 @@ def test_redeem_is_throttled_and_codes_expire(
         "/api/v1/invitations/redeem", json={"code": "ABCD-EFGH-JKLM", "consent": consent}, headers=h
     )
     assert r.status_code == 429
+
+
+def test_one_device_cannot_lock_a_whole_class(
+    client: TestClient, factory: Factory, settings: Settings
+) -> None:
+    school = factory.school()
+    cls = factory.school_class(school)
+    children = [factory.child(school, cls, f"C{i}") for i in range(8)]
+    _, device_token = factory.device(school)
+    dev = {"X-Device-Token": device_token}
+    limit = settings.auth.pin_device_max_failures
+    attempts = 0
+    statuses = []
+    for child in children:
+        for _ in range(settings.auth.pin_max_failures):
+            r = client.post(
+                "/api/v1/auth/child-login",
+                json={"child_id": str(child.id), "pin": "0000"},
+                headers=dev,
+            )
+            statuses.append(r.status_code)
+            attempts += 1
+    assert statuses[:limit].count(429) == limit // settings.auth.pin_max_failures
+    assert all(s == 429 for s in statuses[limit:])
+    # Children past the device's limit were never locked: a teacher need not reset them.
+    last = children[-1]
+    assert last.pin_locked_at is None

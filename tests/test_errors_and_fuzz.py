@@ -126,3 +126,33 @@ def test_schema_fuzz_finds_no_server_errors(
         run()
     assert calls > 100, "the fuzz barely ran"
     assert not failures, failures
+
+
+def test_odd_cursors_are_invalid_input(client: TestClient, factory: Factory) -> None:
+    import base64
+    import json
+
+    admin = factory.user(Role.admin)
+    h = factory.headers(admin)
+    for parts in (
+        ["2020-01-01T00:00:00+00:00", 123],
+        ["9999-12-31T23:59:59-14:00", "00000000-0000-0000-0000-000000000000"],
+        ["0001-01-01T00:00:00+14:00", "00000000-0000-0000-0000-000000000000"],
+        ["not a time", "x"],
+    ):
+        cursor = base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+        r = client.get("/api/v1/users", params={"cursor": cursor}, headers=h)
+        assert r.status_code == 422, (parts, r.text)
+    assert client.get("/api/v1/users", params={"cursor": "%%%"}, headers=h).status_code == 422
+
+
+def test_absurd_story_numbers_and_dates_are_invalid_input(
+    client: TestClient, factory: Factory
+) -> None:
+    child = factory.child(factory.school())
+    guardian, _ = factory.guardian_of(child)
+    h = factory.headers(guardian)
+    base = {"visibility": "private", "title": "Moon", "child_ids": [str(child.id)]}
+    for extra in ({"series_position": 10**20}, {"available_from_local": "0001-01-01T00:00:00"}):
+        r = client.post("/api/v1/stories", json={**base, **extra}, headers=h)
+        assert r.status_code == 422, (extra, r.text)

@@ -51,6 +51,8 @@ class AuthSettings(BaseModel):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     pin_max_failures: int = 5
+    # Wrong PINs from one device in the login window, across all its children.
+    pin_device_max_failures: int = 30
     invite_days: int = 7
     invite_max_failures: int = 10
     device_token_days: int = 365

@@ -214,3 +214,45 @@ def test_queue_and_figures(client: TestClient, factory: Factory, session: Sessio
     taken = session.get(HelpRequest, uuid.UUID(critical_id))
     assert taken is not None
     assert taken.psychologist_id == psych.id
+
+
+def test_struck_off_psychologist_loses_the_case_and_the_child_is_requeued(
+    client: TestClient, factory: Factory, session: Session
+) -> None:
+    child = factory.child(factory.school())
+    request, psych = assigned_case(factory, child)
+    boss, _ = psychologist(factory, name="Boss", supervisor=True, on_duty=False)
+    moderator = factory.user(Role.moderator)
+    session.commit()
+    url = f"/api/v1/help/requests/{request.id}"
+    assert client.get(url, headers=factory.headers(psych)).status_code == 200
+    # Re-applying while holding a case is refused: the child would lose their psychologist.
+    again = client.put(
+        "/api/v1/psychologists/me/application",
+        json={
+            "credentials": "new certificate",
+            "languages": ["cmn"],
+            "specialties": [],
+            "capacity": 3,
+            "timezone": "Asia/Shanghai",
+            "availability": [],
+        },
+        headers=factory.headers(psych),
+    )
+    assert again.status_code == 409, again.text
+    decided = client.post(
+        f"/api/v1/psychologists/{psych.id}/verification",
+        json={"decision": "rejected"},
+        headers=factory.headers(moderator),
+    )
+    assert decided.status_code == 200, decided.text
+    assert client.get(url, headers=factory.headers(psych)).status_code == 404
+    sent = client.post(
+        url + "/messages", json={"text": "still here"}, headers=factory.headers(psych)
+    )
+    assert sent.status_code == 404
+    session.refresh(request)
+    assert request.state.value == "waiting"
+    assert request.psychologist_id is None
+    alerts = client.get("/api/v1/help/alerts", headers=factory.headers(boss)).json()
+    assert any(a["request_id"] == str(request.id) for a in alerts)

@@ -174,11 +174,13 @@ def is_supervisor(session: Session, user: User) -> bool:
     )
 
 
-def is_assigned_to(user: User, request: HelpRequest) -> bool:
+def is_assigned_to(session: Session, user: User, request: HelpRequest) -> bool:
+    """The case's psychologist, while still verified: a struck-off volunteer loses it at once."""
     return (
         user.role is Role.psychologist
         and request.psychologist_id == user.id
         and request.state is not RequestState.waiting
+        and is_verified_psychologist(session, user)
     )
 
 
@@ -217,7 +219,7 @@ def can_take_help_request(session: Session, user: User, request: HelpRequest) ->
 def can_view_help_request(session: Session, user: User, request: HelpRequest) -> bool:
     return (
         is_self(user, request.child_id)
-        or is_assigned_to(user, request)
+        or is_assigned_to(session, user, request)
         or is_supervisor(session, user)
         or can_take_help_request(session, user, request)
         or is_safeguarding_contact_for(session, user, request)
@@ -228,18 +230,18 @@ def can_read_case(session: Session, user: User, request: HelpRequest) -> bool:
     """The conversation itself: the child, the assigned psychologist, supervisors."""
     return (
         is_self(user, request.child_id)
-        or is_assigned_to(user, request)
+        or is_assigned_to(session, user, request)
         or is_supervisor(session, user)
     )
 
 
 def can_message_in_case(session: Session, user: User, request: HelpRequest) -> bool:
-    return is_self(user, request.child_id) or is_assigned_to(user, request)
+    return is_self(user, request.child_id) or is_assigned_to(session, user, request)
 
 
 def can_manage_case(session: Session, user: User, request: HelpRequest) -> bool:
     """Urgency, closing and asking for a referral: the assigned psychologist or a supervisor."""
-    return is_assigned_to(user, request) or is_supervisor(session, user)
+    return is_assigned_to(session, user, request) or is_supervisor(session, user)
 
 
 def can_verify_psychologists(user: User) -> bool:

@@ -19,6 +19,7 @@ from voicebridge.errors import NotFound, TooManyAttempts, Unauthorized
 from voicebridge.schools.models import Child
 
 LOGIN_SCOPE = "login"
+PIN_DEVICE_SCOPE = "pin-device"
 
 
 @dataclass(frozen=True)
@@ -229,12 +230,19 @@ def child_login(
     previous child's session on the same device, so the next child never sees
     someone else's messages.
     """
+    # Per device too: one tablet cannot lock a whole class out by guessing PINs.
+    device_key = str(device.id)
+    window = timedelta(minutes=settings.login_window_minutes)
+    throttle.ensure_allowed(
+        session, PIN_DEVICE_SCOPE, device_key, settings.pin_device_max_failures, window
+    )
     child = session.get(Child, child_id)
     if child is None or child.school_id != device.school_id or child.left_at is not None:
         raise NotFound("No such child at this school")
     if child.pin_locked_at is not None:
         raise TooManyAttempts("PIN locked; ask a teacher to reset it", retry_after=3600)
     if not passwords.verify(child.pin_hash, pin):
+        throttle.record_failure(session, PIN_DEVICE_SCOPE, device_key)
         child.pin_failures += 1
         if child.pin_failures >= settings.pin_max_failures:
             child.pin_locked_at = clock.now()

@@ -11,9 +11,17 @@ from sqlmodel import Session, col, select
 from voicebridge import clock
 from voicebridge.accounts.models import Role, User
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
-from voicebridge.help import triage
+from voicebridge.help import escalation, triage
 from voicebridge.help.config import HelpSettings
-from voicebridge.help.models import Category, PsychologistProfile, Verification
+from voicebridge.help.models import (
+    Category,
+    HelpRequest,
+    Offer,
+    OfferState,
+    PsychologistProfile,
+    RequestState,
+    Verification,
+)
 from voicebridge.help.routing import REROUTE
 from voicebridge.jobs import service as jobs
 
@@ -74,6 +82,10 @@ def apply(
     profile = session.get(PsychologistProfile, user.id) or PsychologistProfile(
         user_id=user.id, credentials=credentials
     )
+    if profile.open_cases > 0:
+        # Re-applying makes the volunteer unverified; a child must not lose their
+        # psychologist mid-conversation because a certificate was re-uploaded.
+        raise Conflict("Close or hand back your open cases before applying again")
     profile.credentials = credentials
     profile.languages = languages
     profile.specialties = specialties
@@ -135,7 +147,45 @@ def decide(
         profile.on_duty = False
     session.add(profile)
     session.flush()
+    if not verified:
+        release_cases(session, profile)
     return profile
+
+
+def release_cases(session: Session, profile: PsychologistProfile) -> int:
+    """A volunteer who is no longer verified hands back every open case and offer.
+
+    The children's requests go back to the queue (rerouted by a job in this
+    transaction) and the supervisors are told, so no child is left with nobody.
+    """
+    now = clock.now()
+    open_offers = session.exec(
+        select(Offer).where(
+            Offer.psychologist_id == profile.user_id, Offer.state == OfferState.open
+        )
+    ).all()
+    for offer in open_offers:
+        offer.state = OfferState.declined
+        offer.decided_at = now
+        session.add(offer)
+    cases = session.exec(
+        select(HelpRequest).where(
+            HelpRequest.psychologist_id == profile.user_id,
+            HelpRequest.state == RequestState.assigned,
+        )
+    ).all()
+    supervisors = [s.user_id for s in escalation.supervisors(session)]
+    for request in cases:
+        request.state = RequestState.waiting
+        request.psychologist_id = None
+        session.add(request)
+        escalation.alert(session, request, supervisors, "psychologist-withdrawn")
+    profile.open_cases = 0
+    session.add(profile)
+    session.flush()
+    if cases or open_offers:
+        jobs.enqueue(session, REROUTE, {}, dedupe_key="help:reroute")
+    return len(cases)
 
 
 def list_profiles(

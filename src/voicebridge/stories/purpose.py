@@ -50,7 +50,11 @@ class StoryChapterPurpose:
     def authorize(self, session: Session, user: User, metadata: dict[str, str]) -> None:
         story_id, _, number = _parse(metadata)
         story = session.get(Story, story_id)
-        if story is None or story.narrator_id != user.id:
+        if (
+            story is None
+            or story.narrator_id != user.id
+            or not service.narrator_may_keep(session, story)
+        ):
             raise NotFound("No such story")
         if number is not None and _chapter(session, story_id, number) is not None:
             raise Conflict(f"Chapter {number} already exists")
@@ -84,6 +88,11 @@ class StoryChapterPurpose:
         if chapter is not None and chapter.state is not ChapterState.ready:
             chapter.state = ChapterState.ready
             session.add(chapter)
+            story = session.get(Story, chapter.story_id)
+            if story is not None:
+                # New audio on a public story is heard by a moderator before any child.
+                service.mark_changed(story)
+                session.add(story)
             session.flush()
 
     def on_failed(self, session: Session, asset: AudioAsset) -> None:

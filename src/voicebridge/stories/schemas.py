@@ -53,7 +53,7 @@ class StoryCreate(BaseModel):
         default=None, description="Local time in the child's school's timezone, no offset"
     )
     series_id: uuid.UUID | None = None
-    series_position: int | None = Field(default=None, ge=1)
+    series_position: int | None = Field(default=None, ge=1, le=10_000)
 
 
 class StoryUpdate(BaseModel):

@@ -77,6 +77,8 @@ def to_utc(local: datetime, timezone: str) -> datetime:
     """A time the guardian picked on the school's clock ("tonight at 20:30")."""
     if local.tzinfo is not None:
         raise InvalidInput("Give available_from as local time without an offset")
+    if not 2000 <= local.year <= 2100:
+        raise InvalidInput("available_from is not a plausible date")
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
 
 
@@ -203,6 +205,9 @@ def review(
         raise Forbidden("Nobody reviews their own story")
     if not approve and not (reason and reason.strip()):
         raise InvalidInput("Say why the story is rejected")
+    if approve and any(c.state is ChapterState.processing for c in chapters(session, story.id)):
+        # The moderator must hear every chapter that will be published.
+        raise Conflict("A chapter is still being processed; review it once it is ready")
     story.status = StoryStatus.approved if approve else StoryStatus.rejected
     story.rejection_reason = None if approve else reason
     story.reviewed_by, story.reviewed_at = moderator.id, clock.now()
@@ -268,14 +273,28 @@ def child_may_hear(session: Session, child_id: uuid.UUID, story: Story) -> bool:
             return False
         if child_id not in audience(session, story.id):
             return False
+        # A guardian whose link was revoked (or whose consent was withdrawn)
+        # must not keep a voice channel to the child through earlier stories.
+        if policy.active_link(session, story.narrator_id, child_id) is None:
+            return False
         return bool(ready_chapters(session, story.id))
     return boxes.story_in_child_boxes(session, child_id, story.id)
+
+
+def narrator_may_keep(session: Session, story: Story) -> bool:
+    """A private story stays its narrator's only while they are still a guardian of its audience."""
+    if story.visibility is not Visibility.private:
+        return True
+    return any(
+        policy.active_link(session, story.narrator_id, child_id) is not None
+        for child_id in audience(session, story.id)
+    )
 
 
 def can_see_story(session: Session, user: User, story: Story) -> bool:
     if user.role is Role.child:
         return child_may_hear(session, user.id, story)
     if story.narrator_id == user.id:
-        return True
+        return narrator_may_keep(session, story)
     # Moderators review public stories; a family's private story is only the family's.
     return story.visibility is Visibility.public and policy.is_moderator(user)
