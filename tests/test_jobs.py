@@ -12,15 +12,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from tests.conftest import make_settings
-from tests.fixtures.database import create_scratch_database, drop_scratch_database
 from voicebridge import clock
 from voicebridge.clock import FakeClock
-from voicebridge.db import make_engine
 from voicebridge.jobs import service
 from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import HANDLERS, PERIODIC, JobContext, job_handler
 from voicebridge.jobs.worker import Worker
-from voicebridge.migrate import upgrade
 
 CALLS: list[str] = []
 
@@ -36,17 +33,10 @@ def _tick(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise RuntimeError("tick failed")
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def own_engine(committed_engine: Engine) -> Iterator[Engine]:
     """Workers commit in their own connections, so these tests get their own database."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    else:
-        admin_url: str = request.getfixturevalue("postgres_admin_url")
-        url, name = create_scratch_database(admin_url)
-    upgrade(url)
-    engine = make_engine(url)
+    engine = committed_engine
     fake = FakeClock(clock.now())
     clock.set_clock(fake)
     CALLS.clear()
@@ -60,9 +50,6 @@ def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
             HANDLERS.pop(kind, None)
             PERIODIC.pop(kind, None)
         clock.set_clock(None)
-        engine.dispose()
-        if name:
-            drop_scratch_database(request.getfixturevalue("postgres_admin_url"), name)
 
 
 def _worker(engine: Engine, tmp_path: Path, kinds: list[str], **extras: Any) -> Worker:

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, Factory
-from tests.fixtures.database import create_scratch_database, drop_scratch_database
 from voicebridge.accounts.models import Role
 from voicebridge.app import create_app
 from voicebridge.db import make_engine
-from voicebridge.migrate import upgrade
 from voicebridge.schools.models import Child
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def committed_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Idempotency keys are claimed in their own transaction, so this needs a real, own database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'idem.db'}"
-        upgrade(url)
-        yield url
-        return
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    url, name = create_scratch_database(admin_url)
-    upgrade(url)
-    yield url
-    drop_scratch_database(admin_url, name)
 
 
 def test_retried_enrolment_creates_one_child(committed_url: str, tmp_path: Path) -> None:

@@ -13,12 +13,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.conftest import make_settings
-from tests.fixtures.database import create_scratch_database, drop_scratch_database
 from tests.uploads.purpose import RecordingPurpose
 from voicebridge.app import create_app
 from voicebridge.config import Settings, UploadSettings
-from voicebridge.db import get_session, make_engine, transaction
-from voicebridge.migrate import upgrade
+from voicebridge.db import get_session, transaction
 from voicebridge.storage.base import ObjectStore
 from voicebridge.uploads.purposes import PURPOSES
 
@@ -69,25 +67,3 @@ def store_app(settings: Settings, engine: Engine, session: Session, store: Objec
 def tus(store_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(store_app, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def committed_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database whose data other connections and processes see (no rollback)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'committed.db'}"
-        upgrade(url)
-        yield url
-        return
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    url, name = create_scratch_database(admin_url)
-    upgrade(url)
-    yield url
-    drop_scratch_database(admin_url, name)
-
-
-@pytest.fixture
-def committed_engine(committed_url: str) -> Iterator[Engine]:
-    eng = make_engine(committed_url)
-    yield eng
-    eng.dispose()
