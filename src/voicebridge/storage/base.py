@@ -179,6 +179,13 @@ def file_md5(path: Path, size: int | None = None) -> str:
     return md5.hexdigest()
 
 
+def write_chunks(chunks: Iterator[bytes], path: Path) -> None:
+    """Streams an object to disk chunk by chunk: a 2-hour recording never sits in memory."""
+    with path.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+
+
 def iter_file(fh: BinaryIO, remaining: int | None = None) -> Iterator[bytes]:
     while remaining is None or remaining > 0:
         want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)

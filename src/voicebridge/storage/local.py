@@ -40,6 +40,7 @@ from voicebridge.storage.base import (
     validate_key,
     validate_prefix,
     validate_range,
+    write_chunks,
 )
 
 _UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -222,10 +223,7 @@ class LocalObjectStore:
         return _closing_iter(fh, last - start + 1)
 
     def download_to(self, key: str, path: Path) -> None:
-        chunks = self.open_range(key)
-        with path.open("wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
+        write_chunks(self.open_range(key), path)
 
     def presigned_get_url(
         self,

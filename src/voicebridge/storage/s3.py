@@ -41,6 +41,7 @@ from voicebridge.storage.base import (
     validate_key,
     validate_prefix,
     validate_range,
+    write_chunks,
 )
 
 if TYPE_CHECKING:
@@ -234,10 +235,7 @@ class S3ObjectStore:
         return chunks()
 
     def download_to(self, key: str, path: Path) -> None:
-        chunks = self.open_range(key)
-        with path.open("wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
+        write_chunks(self.open_range(key), path)
 
     def presigned_get_url(
         self,
