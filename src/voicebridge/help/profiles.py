@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -197,3 +198,10 @@ def list_profiles(
     if verification is not None:
         stmt = stmt.where(PsychologistProfile.verification == verification)
     return [(p, u) for p, u in session.exec(stmt.order_by(col(PsychologistProfile.created_at)))]
+
+
+def application_of(session: Session, user_id: uuid.UUID) -> PsychologistProfile:
+    profile = session.get(PsychologistProfile, user_id)
+    if profile is None:
+        raise NotFound("No such application")
+    return profile

@@ -11,7 +11,7 @@ from voicebridge.accounts.models import Role, User
 from voicebridge.auth import policy
 from voicebridge.auth.deps import ChildPrincipal, CurrentPrincipal, SettingsDep
 from voicebridge.db import SessionDep
-from voicebridge.errors import Forbidden, NotFound
+from voicebridge.errors import Forbidden
 from voicebridge.help import oversight, profiles, routing, service, triage
 from voicebridge.help.deps import (
     ManagedCase,
@@ -101,9 +101,7 @@ def options(_: CurrentPrincipal, settings: SettingsDep) -> Options:
 def create_request(
     body: RequestCreate, principal: ChildPrincipal, session: SessionDep, settings: SettingsDep
 ) -> RequestCreated:
-    child = session.get(Child, principal.id)
-    if child is None or child.left_at is not None:
-        raise NotFound("No such child")
+    child = service.enrolled_child(session, principal.id)
     request, nobody = service.create_request(
         session,
         settings.help,
@@ -352,9 +350,7 @@ def verify(
     principal: ModeratorPrincipal,
     session: SessionDep,
 ) -> ProfilePublic:
-    profile = session.get(PsychologistProfile, user_id)
-    if profile is None:
-        raise NotFound("No such application")
+    profile = profiles.application_of(session, user_id)
     decided = profiles.decide(
         session,
         principal.user,

@@ -284,3 +284,10 @@ def close_case(
         )
     session.flush()
     return request
+
+
+def enrolled_child(session: Session, child_id: uuid.UUID) -> Child:
+    child = session.get(Child, child_id)
+    if child is None or child.left_at is not None:
+        raise NotFound("No such child")
+    return child

@@ -13,7 +13,7 @@ from voicebridge.audio.playback import audio_response
 from voicebridge.auth import policy
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.db import SessionDep
-from voicebridge.errors import Forbidden, NotFound
+from voicebridge.errors import Forbidden
 from voicebridge.storage.deps import StoreDep
 from voicebridge.stories import boxes, purpose, service  # noqa: F401  (registers the upload purpose)
 from voicebridge.stories.deps import (
@@ -156,10 +156,7 @@ def play_chapter(
     store: StoreDep,
     settings: SettingsDep,
 ) -> Response:
-    asset = session.get(AudioAsset, chapter.asset_id)
-    if asset is None or asset.playable_key is None:
-        raise NotFound("No such chapter")
-    return audio_response(request, store, settings, asset)
+    return audio_response(request, store, settings, service.playable_asset(session, chapter))
 
 
 @router.put("/{story_id}/chapters/{chapter_id}/progress")

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import Role, User
+from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from voicebridge.schools.models import Child, School
@@ -298,3 +299,10 @@ def can_see_story(session: Session, user: User, story: Story) -> bool:
         return narrator_may_keep(session, story)
     # Moderators review public stories; a family's private story is only the family's.
     return story.visibility is Visibility.public and policy.is_moderator(user)
+
+
+def playable_asset(session: Session, chapter: Chapter) -> AudioAsset:
+    asset = session.get(AudioAsset, chapter.asset_id)
+    if asset is None or asset.playable_key is None:
+        raise NotFound("No such chapter")
+    return asset
