@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# ``migrations/`` at the repository's root, installed as ``voicebridge.migrations``.
+MIGRATIONS = Path(str(resources.files("voicebridge.migrations")))
 
 
 def alembic_config(database_url: str) -> Config:
