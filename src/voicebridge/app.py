@@ -20,6 +20,7 @@ from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.help.router import router as help_router
 from voicebridge.idempotency.middleware import install as install_idempotency
+from voicebridge.inputs import TextGuard
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
@@ -98,6 +99,7 @@ def create_app(
     app.state.metrics = Metrics()
     install_error_handlers(app)
     install_idempotency(app)
+    app.add_middleware(TextGuard)
     install_middleware(app)
     app.include_router(ops_router)
     app.include_router(api_router())

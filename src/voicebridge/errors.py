@@ -182,7 +182,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # Route errors are caught, logged and counted by the request middleware
+        # (voicebridge.ops); this is the last resort for a failing middleware.
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
         return problem_response(
             500, "internal", "Internal error", "Something went wrong on our side", request
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,8 @@ from voicebridge.errors import problem_response
 from voicebridge.logs import request_id_var
 
 log = logging.getLogger("voicebridge.http")
+# A client's own request id is echoed only when it is a plain token.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 router = APIRouter(tags=["operations"])
 
 
@@ -32,6 +35,12 @@ class Metrics:
             "voicebridge_http_requests_total",
             "HTTP requests",
             ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.unhandled = Counter(
+            "voicebridge_http_unhandled_errors_total",
+            "Requests that ended in an unexpected exception (answered 500)",
+            ["method", "route", "exception"],
             registry=self.registry,
         )
         self.latency = Histogram(
@@ -87,14 +96,29 @@ def install_middleware(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         incoming = request.headers.get("x-request-id", "")
-        request_id = (
-            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-        )
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.state.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
+        metrics: Metrics = request.app.state.metrics
         try:
             response = await call_next(request)
+        except Exception as exc:
+            # Logged here, once, while the request id is still known; counted below
+            # like any answer; the client gets the same id to quote.
+            route_name = getattr(request.scope.get("route"), "path", "unmatched")
+            log.exception(
+                "unhandled error",
+                extra={"request_id": request_id, "method": request.method, "route": route_name},
+            )
+            metrics.unhandled.labels(request.method, route_name, type(exc).__name__).inc()
+            response = problem_response(
+                500,
+                "internal",
+                "Internal error",
+                f"Something went wrong on our side; quote request id {request_id}",
+                request,
+            )
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started
@@ -106,7 +130,6 @@ def install_middleware(app: FastAPI) -> None:
             response.headers["Pragma"] = "no-cache"
         route = request.scope.get("route")
         route_name = getattr(route, "path", "unmatched")
-        metrics: Metrics = request.app.state.metrics
         metrics.requests.labels(request.method, route_name, str(response.status_code)).inc()
         metrics.latency.labels(request.method, route_name).observe(elapsed)
         log.info(

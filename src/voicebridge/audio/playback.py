@@ -19,7 +19,13 @@ from voicebridge.errors import problem_response
 from voicebridge.storage.base import ObjectStore
 
 AUDIO_TYPE = "audio/ogg"
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# Past this a position is beyond any recording; int() of thousands of digits is refused.
+_FAR = 1 << 62
+
+
+def _position(raw: str) -> int:
+    return int(raw) if len(raw) <= 18 else _FAR
 
 
 class Unsatisfiable(Exception):
@@ -41,16 +47,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not first_raw and not last_raw:
         return None
     if not first_raw:
-        suffix = int(last_raw)
+        suffix = _position(last_raw)
         if suffix == 0:
             raise Unsatisfiable
         return max(size - suffix, 0), size - 1
-    first = int(first_raw)
-    if last_raw and int(last_raw) < first:
+    first = _position(first_raw)
+    if last_raw and _position(last_raw) < first:
         return None
     if first >= size:
         raise Unsatisfiable
-    last = int(last_raw) if last_raw else size - 1
+    last = _position(last_raw) if last_raw else size - 1
     return first, min(last, size - 1)
 
 

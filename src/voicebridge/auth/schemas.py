@@ -3,25 +3,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from voicebridge.accounts.schemas import UserPublic, normalize_phone
+from voicebridge.accounts.schemas import Login, UserPublic
 
 
 class LoginRequest(BaseModel):
-    login: str = Field(min_length=3, max_length=120, description="Phone number or e-mail")
+    login: Login
     password: str = Field(min_length=1, max_length=200)
-
-    @field_validator("login")
-    @classmethod
-    def _login(cls, v: str) -> str:
-        v = v.strip()
-        if "@" in v:
-            return v.lower()
-        try:
-            return normalize_phone(v)
-        except ValueError:
-            return v
 
 
 class RefreshRequest(BaseModel):

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicebridge.accounts.schemas import Login
 from voicebridge.schools.models import StaffRole
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -81,7 +82,7 @@ class ClassPublic(BaseModel):
 class StaffCreate(BaseModel):
     """Adds a staff member; a new account is made when the login is not known yet."""
 
-    login: str = Field(min_length=3, max_length=120)
+    login: Login
     display_name: str = Field(min_length=1, max_length=120)
     password: str | None = Field(default=None, min_length=8, max_length=200)
     role: StaffRole

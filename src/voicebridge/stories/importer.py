@@ -19,16 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from sqlmodel import Session, select
 
 from voicebridge.accounts.models import User
 from voicebridge.audio.errors import InvalidAudio
 from voicebridge.config import AudioSettings
 from voicebridge.errors import DomainError
+from voicebridge.inputs import check_text
 from voicebridge.storage.base import ObjectStore
 from voicebridge.stories import service
 from voicebridge.stories.models import ImportedFile, Story, StoryStatus, Visibility
-from voicebridge.stories.purpose import ingest_file, sha256_file
+from voicebridge.stories.purpose import MAX_CHAPTER, ingest_file, sha256_file
 
 METADATA_NAMES = ("stories.csv", "stories.yaml", "stories.yml")
 
@@ -77,24 +79,47 @@ def read_metadata(directory: Path) -> tuple[list[Row], dict[str, str]]:
     return rows, problems
 
 
+class _RowIn(BaseModel):
+    """A metadata row, held to the same limits as a story created over HTTP."""
+
+    file: str = Field(min_length=1, max_length=500)
+    story: str = Field(min_length=1, max_length=200)
+    chapter: int | None = Field(default=None, ge=1, le=MAX_CHAPTER)
+    chapter_title: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=4000)
+    language: str = Field(default="zh", min_length=1, max_length=40)
+    age_min: int = Field(default=3, ge=0, le=18)
+    age_max: int = Field(default=15, ge=0, le=18)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            return check_text(value.strip(), info.field_name or "value")
+        return value
+
+
 def _row(item: dict[str, Any]) -> Row:
+    if not isinstance(item, dict):
+        raise TypeError("each row is a mapping of column to value")
     tags = item.get("tags") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(";") if t.strip()]
-    file, story = str(item["file"]).strip(), str(item["story"]).strip()
-    if not file or not story:
-        raise ValueError("file and story are required")
-    return Row(
-        file=file,
-        story=story,
-        chapter=int(item["chapter"]) if item.get("chapter") not in (None, "") else None,
-        chapter_title=str(item.get("chapter_title") or ""),
-        description=str(item.get("description") or ""),
-        language=str(item.get("language") or "zh"),
-        age_min=int(item.get("age_min") or 3),
-        age_max=int(item.get("age_max") or 15),
-        tags=[str(t) for t in tags],
-    )
+    # An empty cell means "the default", as it does in a spreadsheet.
+    values: dict[str, Any] = {
+        k: str(v) if k in ("file", "story") else v
+        for k, v in item.items()
+        if k in _RowIn.model_fields and k != "tags" and v is not None and v != ""
+    }
+    values["tags"] = [str(t) for t in tags]
+    try:
+        parsed = _RowIn.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}") from None
+    return Row(**parsed.model_dump())
 
 
 def _story_for(session: Session, narrator: User, row: Row) -> Story:

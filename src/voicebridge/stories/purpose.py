@@ -11,6 +11,7 @@ as the ``audio.process`` job does, then calls the same hooks.
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -32,12 +33,19 @@ from voicebridge.uploads.purposes import register_purpose
 NAME = "story_chapter"
 
 
+MAX_CHAPTER = 9999
+
+
 def _parse(metadata: dict[str, str]) -> tuple[uuid.UUID, str, int | None]:
+    raw_number = (metadata.get("chapter_number") or "").strip()
     try:
         story_id = uuid.UUID(metadata["story_id"])
-        number = int(metadata["chapter_number"]) if metadata.get("chapter_number") else None
     except (KeyError, ValueError) as exc:
         raise InvalidInput("story_id (and an integer chapter_number) are required") from exc
+    # Checked as text first: int() of a 30-digit number fits Python but not the database.
+    if raw_number and not re.fullmatch(r"[0-9]{1,4}", raw_number):
+        raise InvalidInput(f"chapter_number is a whole number from 1 to {MAX_CHAPTER}")
+    number = int(raw_number) if raw_number else None
     title = (metadata.get("chapter_title") or "").strip()[:200]
     if number is not None and number < 1:
         raise InvalidInput("chapter_number starts at 1")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
 import hashlib
 import uuid
@@ -57,8 +56,8 @@ class Checksum:
         if name not in CHECKSUMS:
             raise UnsupportedChecksum(f"Unsupported checksum algorithm {name!r}")
         try:
-            return cls(name, base64.b64decode(value.strip(), validate=True))
-        except binascii.Error as exc:
+            return cls(name, base64.b64decode(value.strip().encode("ascii"), validate=True))
+        except ValueError as exc:  # binascii.Error, or a non-ASCII value
             raise InvalidInput("Upload-Checksum value is not base64") from exc
 
 

@@ -3,6 +3,7 @@ expiration, checksum) and a one-request upload for short clips."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -68,10 +69,13 @@ def _require_tus(request: Request) -> None:
         raise TusVersionUnsupported()
 
 
+_COUNT = re.compile(r"[0-9]{1,18}")
+
+
 def _int_header(request: Request, name: str) -> int:
     raw = request.headers.get(name)
-    if raw is None or not raw.isdigit():
-        raise InvalidInput(f"{name} must be a non-negative integer", field=name)
+    if raw is None or not _COUNT.fullmatch(raw):
+        raise InvalidInput(f"{name} must be a whole number of bytes (1 to 18 digits)", field=name)
     return int(raw)
 
 

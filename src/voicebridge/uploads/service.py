@@ -7,7 +7,7 @@ store calls are synchronous (callers in async code run these in a threadpool).
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from voicebridge.accounts.models import User
 from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.config import Settings
 from voicebridge.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge
+from voicebridge.inputs import check_text
 from voicebridge.jobs import service as jobs
 from voicebridge.storage.base import ObjectInfo, ObjectStore, PartInfo, StoreError
 from voicebridge.uploads import spool
@@ -30,6 +31,7 @@ PROCESS_JOB = "audio.process"
 ORIGINAL_PREFIX = "original"
 PLAYABLE_PREFIX = "audio"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class OffsetMismatch(Conflict):
@@ -60,17 +62,32 @@ def key_time(key: str) -> datetime | None:
 
 
 def decode_metadata(header: str | None) -> dict[str, str]:
-    """tus ``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
+    """tus ``Upload-Metadata``: comma-separated ``key base64value`` pairs.
+
+    Keys are ASCII tokens and values base64 of UTF-8 text; anything else (a
+    raw Chinese value, a NUL, a repeated key) is the client's mistake: 422.
+    """
     result: dict[str, str] = {}
     for item in (header or "").split(","):
         item = item.strip()
         if not item:
             continue
         key, _, value = item.partition(" ")
+        if not _METADATA_KEY.fullmatch(key):
+            raise InvalidInput(
+                "Upload-Metadata keys are ASCII words (letters, digits, _ - .)",
+                field="Upload-Metadata",
+            )
+        if key in result:
+            raise InvalidInput(f"Upload-Metadata names {key!r} twice", field="Upload-Metadata")
         try:
-            result[key] = base64.b64decode(value.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"Upload-Metadata value for {key!r} is not base64") from exc
+            decoded = base64.b64decode(value.strip().encode("ascii"), validate=True).decode()
+            result[key] = check_text(decoded, f"Upload-Metadata {key}")
+        except (ValueError, UnicodeError) as exc:  # binascii.Error is a ValueError
+            raise InvalidInput(
+                f"Upload-Metadata value for {key!r} must be base64 of UTF-8 text without NUL",
+                field="Upload-Metadata",
+            ) from exc
     return result
 
 
