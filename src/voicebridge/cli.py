@@ -3,24 +3,79 @@
 from __future__ import annotations
 
 import getpass
+import os
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlmodel import Session
+from typer._click import exceptions as click_errors
 
-from voicebridge.config import Settings, get_settings
+from voicebridge.config import DATA_DIR_NAME, Settings, get_settings
 
 app = typer.Typer(
     help="VoiceBridge: voices between left-behind children and their families.",
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
+DATA_DIR_ENV = "VOICEBRIDGE_DATA_DIR"
 
-def _settings() -> Settings:
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+class UserMistake(Exception):
+    """Something the person at the keyboard can put right: one line, exit code 2."""
+
+
+def find_data_dir(explicit: Path | None, start: Path | None = None) -> Path:
+    """``--data-dir``/``VOICEBRIDGE_DATA_DIR``, else the nearest ``voicebridge-data``
+    in this folder or a parent (as git finds ``.git``), else one here."""
+    if explicit is not None:
+        return explicit.expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DATA_DIR_NAME).is_dir():
+            return folder / DATA_DIR_NAME
+    return here / DATA_DIR_NAME
+
+
+@app.callback()
+def _options(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar=DATA_DIR_ENV,
+            help="Folder of the embedded database and objects "
+            f"(default: the nearest ./{DATA_DIR_NAME} here or above)",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    # Exported, so that uvicorn's worker processes and `get_settings()` agree.
+    os.environ[DATA_DIR_ENV] = str(find_data_dir(data_dir))
+    get_settings.cache_clear()
+
+
+def _settings(*, create: bool = True) -> Settings:
+    """Settings for a command; ``create=False`` commands need existing data."""
+    try:
+        settings = get_settings()
+    except ValueError as exc:  # pydantic's ValidationError: a bad VOICEBRIDGE_* value
+        first = str(exc).splitlines()
+        raise UserMistake(f"configuration: {' '.join(first[1:3]).strip()}") from exc
+    if create:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    elif (
+        settings.database_url.startswith("sqlite:///")
+        and not Path(settings.database_url.removeprefix("sqlite:///")).is_file()
+    ):
+        raise UserMistake(
+            f"no VoiceBridge data in {settings.data_dir}: run `voicebridge serve` or "
+            "`voicebridge demo` first, or point --data-dir (VOICEBRIDGE_DATA_DIR) at it"
+        )
     return settings
 
 
@@ -36,31 +91,16 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "
 
 def _print_demo(settings: Settings, base: str | None = None) -> None:
     from voicebridge.db import make_engine
-    from voicebridge.demo import seed
+    from voicebridge.demo import render, seed
+    from voicebridge.storage.factory import make_store
 
     engine = make_engine(settings.database_url)
-    with Session(engine) as session:
-        info = seed(session, settings)
-        session.commit()
-    engine.dispose()
-    base = base or settings.public_base_url
-    if not info.created:
-        typer.echo(f"Demo data already present. Sign in as {info.admin_login} / {info.password}")
-        return
-    typer.echo(
-        f"""
-Demo school ready.
-  API docs:   {base}/docs
-  Admin:      {info.admin_login} / {info.password}
-  Teacher:    {info.staff_login} / {info.password}
-  Parent:     {info.guardian_login} / {info.password}
-  Device:     X-Device-Token: {info.device_token}
-  Child:      id {info.child_id}, PIN {info.pin}
-
-  curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' \\
-       -d '{{"login": "{info.guardian_login}", "password": "{info.password}"}}'
-"""
-    )
+    store = make_store(settings.storage)
+    try:
+        world = seed(engine, store, settings)
+    finally:
+        engine.dispose()
+    typer.echo(render(world, base or settings.public_base_url))
 
 
 @app.command()
@@ -124,7 +164,7 @@ def worker(
     from voicebridge.logs import configure_logging
     from voicebridge.storage.factory import make_store
 
-    settings = _settings()
+    settings = _settings(create=False)
     configure_logging(settings.log_level, settings.log_json)
     load_handlers()
     engine = make_engine(settings.database_url)
@@ -170,8 +210,9 @@ def create_user(
             {"role": role, "login": login, "display_name": name, "password": secret}
         )
     except ValidationError as exc:
-        typer.echo(f"invalid: {exc.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from exc
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise UserMistake(f"{first['loc'][0]}: {message}") from exc
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
@@ -186,14 +227,33 @@ def create_user(
             session.commit()
             typer.echo(f"created {user.role.value} {user.login} ({user.id})")
     except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from exc
+        raise UserMistake(exc.detail) from exc
     finally:
         engine.dispose()
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Runs the command; a mistake is one line on stderr and exit code 2, not a traceback."""
+    from voicebridge.errors import DomainError
+
+    try:
+        code = app(args=argv, prog_name="voicebridge", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError:
+        code = 0  # the help was shown
+    except click_errors.UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        typer.echo(f"error: {exc.format_message()}{where}", err=True)
+        code = 2
+    except (UserMistake, DomainError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        code = 2
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = 130
+    except click_errors.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        code = exc.exit_code
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 from voicebridge.stories.cli import stories_app, storybox_app  # noqa: E402

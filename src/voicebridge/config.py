@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicebridge.help.config import HelpSettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
+DATA_DIR_NAME = "voicebridge-data"
 
 
 class Environment(StrEnum):
@@ -89,8 +90,10 @@ class Settings(BaseSettings):
     )
 
     environment: Environment = Environment.development
-    database_url: str = "sqlite:///voicebridge-data/voicebridge.db"
-    data_dir: Path = Path("voicebridge-data")
+    # The embedded default keeps everything in one folder: the SQLite file and
+    # the local object store live in data_dir unless configured elsewhere.
+    data_dir: Path = Path(DATA_DIR_NAME)
+    database_url: str = ""
     log_level: str = "INFO"
     log_json: bool = True
     public_base_url: str = "http://127.0.0.1:8000"
@@ -100,6 +103,14 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
+
+    @model_validator(mode="after")
+    def _inside_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'voicebridge.db'}"
+        if "local_path" not in self.storage.model_fields_set:
+            self.storage.local_path = self.data_dir / "objects"
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

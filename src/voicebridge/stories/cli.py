@@ -20,19 +20,36 @@ def import_stories(
 ) -> None:
     """Import a folder of recordings with stories.csv or stories.yaml; safe to rerun."""
     from voicebridge.accounts.models import User
-    from voicebridge.config import get_settings
+    from voicebridge.accounts.schemas import normalize_login
+    from voicebridge.cli import UserMistake, _settings
     from voicebridge.db import make_engine
     from voicebridge.storage.factory import make_store
-    from voicebridge.stories.importer import read_metadata, run_import
+    from voicebridge.stories.importer import METADATA_NAMES, read_metadata, run_import
+    from voicebridge.stories.service import is_verified_narrator
 
-    settings = get_settings()
+    settings = _settings(create=False)
+    try:
+        rows, _ = read_metadata(directory)
+    except FileNotFoundError as exc:
+        raise UserMistake(
+            f"{directory} has no {' or '.join(METADATA_NAMES[:2])}: add one row per "
+            "recording (columns file, story, chapter, ...; see the README)"
+        ) from exc
+    try:
+        login = normalize_login(narrator)
+    except ValueError as exc:
+        raise UserMistake(f"--narrator {narrator!r}: {exc}") from exc
     engine = make_engine(settings.database_url)
     store = make_store(settings.storage)
-    rows, _ = read_metadata(directory)
     with Session(engine) as session:
-        user = session.exec(select(User).where(User.login == narrator)).first()
+        user = session.exec(select(User).where(User.login == login)).first()
         if user is None:
-            raise typer.BadParameter(f"no user {narrator!r}")
+            raise UserMistake(f"no account signs in as {narrator!r}; give the narrator's login")
+        if not is_verified_narrator(session, user):
+            raise UserMistake(
+                f"{narrator} is not a verified narrator yet: they apply with POST "
+                "/api/v1/stories/narrators/me and a moderator verifies them"
+            )
         with typer.progressbar(length=len(rows), label="importing") as bar:
             report = run_import(
                 session,
@@ -58,16 +75,19 @@ def export(
     since: Annotated[int, typer.Option(help="Only what changed after this box version")] = 0,
 ) -> None:
     """Write an offline bundle (zip) of a story box."""
-    from voicebridge.config import get_settings
+    from voicebridge.cli import UserMistake, _settings
     from voicebridge.db import make_engine
     from voicebridge.storage.factory import make_store
     from voicebridge.stories import bundles
+    from voicebridge.stories.models import StoryBox
 
-    settings = get_settings()
+    settings = _settings(create=False)
     engine = make_engine(settings.database_url)
     store = make_store(settings.storage)
     with Session(engine) as session:
-        box = bundles.box_or_404(session, box_id)
+        box = session.get(StoryBox, box_id)
+        if box is None:
+            raise UserMistake(f"no story box {box_id}; `GET /api/v1/storyboxes` lists them")
         size = bundles.total_bytes(bundles.build_manifest(session, box, since))
         with typer.progressbar(length=size, label="exporting") as bar:
             manifest = bundles.export_bundle(session, store, box, out, since, on_bytes=bar.update)
