@@ -16,6 +16,7 @@ from voicebridge.auth.passwords import Passwords
 from voicebridge.auth.router import router as auth_router
 from voicebridge.config import Settings, get_settings
 from voicebridge.db import make_engine
+from voicebridge.docs import install as install_docs
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.help.router import router as help_router
@@ -91,6 +92,8 @@ def create_app(
         version="0.1.0",
         summary="Voices between left-behind children and their families",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
@@ -101,6 +104,7 @@ def create_app(
     install_idempotency(app)
     app.add_middleware(TextGuard)
     install_middleware(app)
+    install_docs(app)
     app.include_router(ops_router)
     app.include_router(api_router())
     return app

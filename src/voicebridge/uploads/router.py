@@ -116,7 +116,11 @@ async def tus_create(request: Request, principal: CurrentPrincipal, ingest: Inge
         checksum = Checksum.parse(request.headers.get("upload-checksum"))
         upload = await ingest.receive(request.stream(), upload.id, principal.id, 0, checksum)
     headers = _state_headers(upload)
-    headers["Location"] = f"{request.url.path.rstrip('/')}/{upload.id}"
+    # Absolute (RFC 9110 allows relative, but `curl -X PATCH "$LOCATION"` and some
+    # tus clients do not resolve one); behind a proxy, uvicorn's proxy headers apply.
+    headers["Location"] = str(request.url.replace(query=None, fragment=None)).rstrip("/") + (
+        f"/{upload.id}"
+    )
     return Response(status_code=status.HTTP_201_CREATED, headers=headers)
 
 
