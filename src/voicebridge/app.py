@@ -26,6 +26,7 @@ from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.messages.router import router as messages_router
+from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import Metrics, install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
@@ -105,6 +106,7 @@ def create_app(
     app.add_middleware(TextGuard)
     install_middleware(app)
     install_docs(app)
+    install_openapi(app)
     app.include_router(ops_router)
     app.include_router(api_router())
     return app

@@ -70,6 +70,7 @@ register(
         build=lambda w: Req(
             url="/api/v1/uploads/single",
             params={"purpose": "test"},
+            headers={"content-type": "audio/wav"},
             content=b"not really audio, processed later",
         ),
         allowed=SIGNED_IN,

@@ -9,6 +9,7 @@ from voicebridge.auth import service
 from voicebridge.auth.deps import CurrentDevice, CurrentPrincipal, PasswordsDep, SettingsDep
 from voicebridge.auth.schemas import ChildLoginRequest, LoginRequest, RefreshRequest, TokenResponse
 from voicebridge.db import SessionDep
+from voicebridge.openapi import problems
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -39,14 +40,14 @@ def register_guardian(
     return UserPublic.model_validate(user)
 
 
-@router.post("/login")
+@router.post("/login", responses=problems(401, 429))
 def login(
     body: LoginRequest, session: SessionDep, settings: SettingsDep, passwords: PasswordsDep
 ) -> TokenResponse:
     return _tokens(service.login(session, settings.auth, passwords, body.login, body.password))
 
 
-@router.post("/refresh")
+@router.post("/refresh", responses=problems(401))
 def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
     return _tokens(service.refresh(session, settings.auth, body.refresh_token))
 
@@ -56,7 +57,7 @@ def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
     service.revoke_session(session, principal.session, "logout")
 
 
-@router.post("/child-login")
+@router.post("/child-login", responses=problems(429))
 def child_login(
     body: ChildLoginRequest,
     device: CurrentDevice,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -16,6 +17,8 @@ from voicebridge.idempotency import service
 from voicebridge.idempotency.service import Claim
 
 HEADER = "idempotency-key"
+# Visible ASCII: what clients make keys of (UUIDs, hashes); documented in OpenAPI.
+KEY_PATTERN = r"^[!-~]{1,200}$"
 # Only JSON bodies up to this size are hashed; uploads have their own resumption (tus).
 MAX_HASHED_BODY = 1024 * 1024
 
@@ -51,12 +54,12 @@ def install(app: FastAPI) -> None:
         key = request.headers.get(HEADER)
         if key is None or not _applies(request):
             return await call_next(request)
-        if not 1 <= len(key) <= 200 or not key.isprintable():
+        if not re.fullmatch(KEY_PATTERN, key):
             return problem_response(
                 400,
                 "invalid-idempotency-key",
                 "Invalid Idempotency-Key",
-                "An Idempotency-Key is 1 to 200 printable characters",
+                "An Idempotency-Key is 1 to 200 visible ASCII characters",
                 request,
             )
         settings: Settings = request.app.state.settings

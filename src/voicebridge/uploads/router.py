@@ -14,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from voicebridge.audio.models import AssetState
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
+from voicebridge.config import Settings
 from voicebridge.errors import DomainError, InvalidInput, problem_response
+from voicebridge.openapi import problems
 from voicebridge.uploads import ingest as ingest_mod
 from voicebridge.uploads import service
 from voicebridge.uploads.deps import IngestDep
@@ -55,6 +57,12 @@ class TusVersionUnsupported(DomainError):
         super().__init__(headers={"Tus-Version": TUS_VERSION})
 
 
+class UnsupportedRecordingType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Not a recording"
+
+
 class NotOctetStream(DomainError):
     status = 415
     slug = "unsupported-media-type"
@@ -89,9 +97,7 @@ def _state_headers(upload: Upload) -> dict[str, str]:
     }
 
 
-@router.options("", status_code=status.HTTP_204_NO_CONTENT)
-@router.options("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
-def tus_options(settings: SettingsDep) -> Response:
+def _capabilities(settings: Settings) -> Response:
     return Response(
         status_code=status.HTTP_204_NO_CONTENT,
         headers={
@@ -101,6 +107,18 @@ def tus_options(settings: SettingsDep) -> Response:
             "Tus-Checksum-Algorithm": ",".join(ingest_mod.CHECKSUMS),
         },
     )
+
+
+@router.options("", status_code=status.HTTP_204_NO_CONTENT)
+def tus_options(settings: SettingsDep) -> Response:
+    """tus discovery: the version, extensions, size limit and checksum algorithms."""
+    return _capabilities(settings)
+
+
+@router.options("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
+def tus_options_upload(upload_id: uuid.UUID, settings: SettingsDep) -> Response:
+    """The same discovery, asked of an upload's URL (tus clients do either)."""
+    return _capabilities(settings)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -124,13 +142,71 @@ async def tus_create(request: Request, principal: CurrentPrincipal, ingest: Inge
     return Response(status_code=status.HTTP_201_CREATED, headers=headers)
 
 
-@router.post("/single", status_code=status.HTTP_201_CREATED)
+# Media types a phone or browser labels a recording with; anything else (a form,
+# JSON, text) is refused before a byte is stored.
+_RAW_AUDIO = ("audio/", "video/", "application/octet-stream", "application/ogg")
+_SINGLE_BODY = {
+    "required": True,
+    "description": "The recording's bytes as the request body (not a form); at most "
+    "`uploads.single_request_max_bytes` (20 MiB by default). Longer recordings use tus.",
+    "content": {
+        media: {"schema": {"type": "string", "format": "binary"}}
+        for media in ("audio/*", "video/*", "application/octet-stream", "application/ogg")
+    },
+}
+_SINGLE_QUERY = [
+    {
+        "name": "purpose",
+        "in": "query",
+        "required": True,
+        "description": "What the recording is for",
+        # The registered purposes, filled in when the document is made (voicebridge.openapi).
+        "schema": {"type": "string", "enum": []},
+    },
+    *(
+        {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+        for name, text, schema in (
+            ("thread_id", "purpose=message: the thread", {"type": "string", "format": "uuid"}),
+            ("caption", "purpose=message: a short caption", {"type": "string", "maxLength": 200}),
+            ("story_id", "purpose=story_chapter: the story", {"type": "string", "format": "uuid"}),
+            (
+                "chapter_number",
+                "purpose=story_chapter: 1 to 9999 (default: the next)",
+                {"type": "integer", "minimum": 1, "maximum": 9999},
+            ),
+            ("chapter_title", "purpose=story_chapter", {"type": "string", "maxLength": 200}),
+            (
+                "request_id",
+                "purpose=help_request: the child's request",
+                {"type": "string", "format": "uuid"},
+            ),
+        )
+    ),
+]
+
+
+@router.post(
+    "/single",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": _SINGLE_BODY, "parameters": _SINGLE_QUERY},
+    responses=problems(413, 415),
+)
 async def single_upload(
     request: Request, principal: CurrentPrincipal, ingest: IngestDep
 ) -> SingleUploadPublic:
-    """Short clips in one request: query parameters are the metadata (``purpose=...``)."""
+    """A short clip in one request: the raw bytes are the body, the query is the metadata.
+
+    The purpose decides which other keys it needs (``thread_id`` for a message,
+    ``story_id`` for a chapter, ``request_id`` for a help request).
+    """
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not content_type.startswith(_RAW_AUDIO):
+        raise UnsupportedRecordingType(
+            f"Send the recording's bytes as the body with its audio Content-Type "
+            f"(e.g. audio/mp4), not {content_type or 'no Content-Type'}"
+        )
     metadata = dict(request.query_params)
-    metadata.setdefault("filetype", request.headers.get("content-type", ""))
+    metadata.setdefault("filetype", content_type)
     asset_id, size = await ingest_mod.receive_whole(
         ingest, request.stream(), principal.id, metadata
     )
