@@ -90,7 +90,10 @@ def _nasty_variants(case: schemathesis.Case, rng: random.Random) -> Iterator[dic
     for path in rng.sample(targets, min(2, len(targets))):
         yield {"json": _replace(case.body, path, rng.choice(NASTY_TEXT))}
     for name in list(case.query or {})[:1]:
-        yield {"params": {**(case.query or {}), name: rng.choice(NASTY_TEXT[:4])}}
+        # As bytes: a lone surrogate reaches the wire as its (invalid) UTF-8 form,
+        # percent-encoded, which is what a broken client really sends.
+        nasty = rng.choice(NASTY_TEXT[:4]).encode("utf-8", "surrogatepass")
+        yield {"params": {**(case.query or {}), name: nasty}}
     for header, values in NASTY_HEADERS.items():
         # On the wire a header is bytes: a phone sends its UTF-8 as is.
         yield {"headers": {header: rng.choice(values).encode().decode("latin-1")}}

@@ -102,8 +102,10 @@ def test_not_audio_fails_the_asset_and_leaves_nothing(
     with serve(live_settings, committed_engine, store) as base:
         response = httpx.post(
             f"{base}/api/v1/uploads/single?purpose=test",
+            # A phone that does not know the file's type says octet-stream; the
+            # bytes are a text document all the same.
             content=b"this is a text document, not a recording " * 100,
-            headers={**headers, "Content-Type": "text/plain"},
+            headers={**headers, "Content-Type": "application/octet-stream"},
         )
     assert response.status_code == 201, response.text
     asset_id = uuid.UUID(response.json()["asset_id"])
