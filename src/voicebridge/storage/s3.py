@@ -27,6 +27,7 @@ from voicebridge.storage.base import (
     CHUNK_SIZE,
     SHA256_METADATA_KEY,
     InvalidRange,
+    ListedObject,
     MultipartUpload,
     ObjectExists,
     ObjectInfo,
@@ -269,6 +270,14 @@ class S3ObjectStore:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     yield obj["Key"]
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        validate_prefix(prefix)
+        paginator = self.client.get_paginator("list_objects_v2")
+        with _errors(prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield ListedObject(obj["Key"], int(obj["Size"]), obj["LastModified"])
 
     def _put(self, key: str, body: Any, size: int, content_type: str, sha256: str) -> ObjectInfo:
         """``If-None-Match: *`` makes the never-overwrite rule atomic on the server,
