@@ -52,6 +52,9 @@ class StorageSettings(_Group):
     """Lifetime of a presigned playback URL."""
     create_bucket: bool = True
     """Create the bucket on start if missing. Turn off where the service's key may not."""
+    versioning: bool = False
+    """With `create_bucket`, also turn on bucket versioning, so a deleted object can be
+    restored; expire old versions with a lifecycle rule on the store."""
 
 
 class AuthSettings(_Group):

@@ -39,6 +39,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from voicebridge import __version__, clock
+from voicebridge.help.models import EscalationLevel, Urgency
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,20 @@ NOTIFICATION_DELIVERIES = Counter(
     ["channel", "outcome"],
     registry=REGISTRY,
 )
+
+
+# Counters an alert watches with increase() start at zero: a series that is born
+# at 1 has no earlier sample, and its first increase would go unseen.
+for _level in EscalationLevel:
+    for _urgency in Urgency:
+        HELP_ESCALATIONS.labels(_level.value, _urgency.value)
+
+
+def start_job_counters(kinds: Iterable[str]) -> None:
+    """Zero series for every job kind, so the first dead letter of a kind is an increase."""
+    for kind in kinds:
+        for outcome in ("done", "retry", "dead"):
+            JOBS_FINISHED.labels(kind, outcome)
 
 
 def record_notification_delivery(channel: str, outcome: str) -> None:
@@ -283,7 +298,7 @@ def _job_families(session: Session, now: datetime) -> Iterable[Metric]:
 
 
 def _help_families(session: Session, now: datetime) -> Iterable[Metric]:
-    from voicebridge.help.models import HelpRequest, RequestState, Urgency
+    from voicebridge.help.models import HelpRequest, RequestState
 
     rows = {
         urgency: (int(count), oldest)

@@ -101,6 +101,7 @@ class Worker:
         return done
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+        metrics.start_job_counters(self.kinds or HANDLERS)
         ensure_periodic(self.engine)
         while not stop.is_set():
             self.heartbeat = time.monotonic()

@@ -64,10 +64,12 @@ class S3ObjectStore:
         path_style: bool = True,
         create_bucket: bool = False,
         max_pool_connections: int = 20,
+        versioning: bool = False,
     ) -> None:
         self.bucket = bucket
         self.region = region
         self.create_bucket = create_bucket
+        self.versioning = versioning
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": "path" if path_style else "auto"},
@@ -97,7 +99,16 @@ class S3ObjectStore:
                 self._create_bucket()
             except BotoCoreError as exc:
                 raise StoreUnavailable(str(exc)) from exc
+            if self.versioning:
+                self._enable_versioning()
         self.check()
+
+    def _enable_versioning(self) -> None:
+        """A deleted object stays recoverable as an old version (see deploy/README.md)."""
+        with _errors(self.bucket):
+            self.client.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
 
     def check(self) -> None:
         try:
