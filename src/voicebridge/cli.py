@@ -29,11 +29,22 @@ def _settings() -> Settings:
 
 
 @app.command()
-def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 unless at the code's head")
+    ] = False,
+) -> None:
     """Apply database migrations."""
-    from voicebridge.migrate import upgrade
+    from voicebridge.migrate import is_current, upgrade
 
     settings = _settings()
+    if check:
+        if not is_current(settings.database_url):
+            typer.echo("database is not at the code's head: run `voicebridge migrate`", err=True)
+            raise typer.Exit(1)
+        typer.echo("database at head")
+        return
     upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
