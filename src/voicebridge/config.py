@@ -38,6 +38,9 @@ class StorageSettings(_Group):
     """Directory of the local store."""
     endpoint_url: str | None = None
     """S3 endpoint, e.g. `http://seaweedfs:8333`; empty for AWS itself."""
+    public_endpoint_url: str | None = None
+    """The S3 address listeners' devices use, when it differs from `endpoint_url` (e.g.
+    `https://s3.voice.example.org` through the proxy); playback URLs are signed for it."""
     region: str = "us-east-1"
     """S3 region name (SeaweedFS and MinIO accept any)."""
     bucket: str = "voicebridge"

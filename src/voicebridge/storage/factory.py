@@ -23,4 +23,5 @@ def make_store(settings: StorageSettings) -> ObjectStore:
         path_style=settings.path_style,
         create_bucket=settings.create_bucket,
         versioning=settings.versioning,
+        public_endpoint_url=settings.public_endpoint_url,
     )

@@ -65,6 +65,7 @@ class S3ObjectStore:
         create_bucket: bool = False,
         max_pool_connections: int = 20,
         versioning: bool = False,
+        public_endpoint_url: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.region = region
@@ -87,6 +88,20 @@ class S3ObjectStore:
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
             config=config,
+        )
+        # Presigned URLs are signed for the host the listener's device will ask,
+        # which differs from the service's own endpoint behind a proxy.
+        self.presigner: S3Client = (
+            boto3.client(
+                "s3",
+                endpoint_url=public_endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=config,
+            )
+            if public_endpoint_url
+            else self.client
         )
 
     def ensure_ready(self) -> None:
@@ -262,7 +277,7 @@ class S3ObjectStore:
             params["ResponseContentType"] = content_type
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
-        return self.client.generate_presigned_url(
+        return self.presigner.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=expires_seconds
         )
 
