@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -312,6 +313,51 @@ def create_user(
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
+
+
+backup_app = typer.Typer(help="Copy the object store to a backup.", no_args_is_help=True)
+restore_app = typer.Typer(help="Copy a backup back into the object store.", no_args_is_help=True)
+app.add_typer(backup_app, name="backup")
+app.add_typer(restore_app, name="restore")
+
+
+def _copy(source: object, target: object, settings: Settings) -> None:
+    from voicebridge.storage.backup import copy_objects
+
+    report = copy_objects(source, target, settings.data_dir)  # type: ignore[arg-type]
+    typer.echo(report.summary())
+    if report.conflicts:
+        raise typer.Exit(1)
+
+
+@backup_app.command("objects")
+def backup_objects(
+    to: Annotated[Path, typer.Option("--to", help="Backup directory (a mounted volume)")],
+) -> None:
+    """Copy every object not yet in the backup directory (incremental; objects never change).
+
+    PostgreSQL is backed up by deploy/backup/pg-backup.sh (base backup + WAL archive)."""
+    from voicebridge.storage.factory import make_store
+    from voicebridge.storage.local import LocalObjectStore
+
+    settings = _settings()
+    target = LocalObjectStore(to)
+    target.ensure_ready()
+    _copy(make_store(settings.storage), target, settings)
+
+
+@restore_app.command("objects")
+def restore_objects(
+    source: Annotated[Path, typer.Option("--from", help="Backup directory")],
+) -> None:
+    """Copy every object of a backup that the store lacks; then run `voicebridge verify`."""
+    from voicebridge.storage.factory import make_store
+    from voicebridge.storage.local import LocalObjectStore
+
+    settings = _settings()
+    store = make_store(settings.storage)
+    store.ensure_ready()
+    _copy(LocalObjectStore(source, create=False), store, settings)
 
 
 def main() -> None:
