@@ -139,6 +139,8 @@ class JobSettings(_Group):
     """A claimed job returns to the queue if its worker is silent this long."""
     max_attempts: int = 8
     """Tries before a job becomes a dead letter."""
+    keep_done_days: int = 7
+    """Finished jobs are deleted after this many days (dead letters are kept)."""
     metrics_port: int | None = None
     """Port of a worker's `/metrics` and `/healthz` (none when empty)."""
     metrics_host: str = "127.0.0.1"
