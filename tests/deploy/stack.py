@@ -354,10 +354,10 @@ class Stack:
         env = {**os.environ, **service_env(service, self.env)}
         env.update(
             {
-                "VOICEBRIDGE_DOMAIN": f"localhost:{self.ports['https']}",
-                "VOICEBRIDGE_S3_DOMAIN": f"localhost:{self.ports['s3_public']}",
-                "VOICEBRIDGE_UPSTREAMS": f"127.0.0.1:{self.ports['api']}",
-                "VOICEBRIDGE_S3_UPSTREAM": f"127.0.0.1:{self.ports['s3']}",
+                "SITE_DOMAIN": f"localhost:{self.ports['https']}",
+                "SITE_S3_DOMAIN": f"localhost:{self.ports['s3_public']}",
+                "API_UPSTREAMS": f"127.0.0.1:{self.ports['api']}",
+                "S3_UPSTREAM": f"127.0.0.1:{self.ports['s3']}",
                 "CADDY_HTTP_PORT": str(self.ports["http"]),
                 "CADDY_HTTPS_PORT": str(self.ports["https"]),
                 "CADDY_ADMIN": "off",
