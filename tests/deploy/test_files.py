@@ -340,6 +340,17 @@ def test_every_metric_the_alerts_use_is_exported(exported: set[str]) -> None:
     }
     assert {"CriticalHelpRequestWaiting", "HelpEscalatedToSchool", "DeadLetters"} <= pages
     assert {"JobQueueStuck", "ApiNotReady"} <= pages <= names
+    # Every runbook link lands on a heading of deploy/README.md.
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in (DEPLOY / "README.md").read_text().splitlines()
+        if line.startswith("#")
+    }
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            runbook = rule["annotations"].get("runbook")
+            if runbook:
+                assert runbook.split("#")[1] in headings, runbook
 
 
 # --- the configuration guide ----------------------------------------------------------
