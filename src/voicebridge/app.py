@@ -26,8 +26,9 @@ from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.messages.router import router as messages_router
+from voicebridge.metrics import StateCollector
 from voicebridge.openapi import install as install_openapi
-from voicebridge.ops import Metrics, install_middleware
+from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
@@ -100,7 +101,7 @@ def create_app(
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.store = store or make_store(settings.storage)
     app.state.passwords = Passwords(settings.auth)
-    app.state.metrics = Metrics()
+    app.state.state_metrics = StateCollector(app.state.engine, app.state.store)
     install_error_handlers(app)
     install_idempotency(app)
     app.add_middleware(TextGuard)

@@ -14,6 +14,10 @@ from typer._click import exceptions as click_errors
 
 from voicebridge.config import DATA_DIR_NAME, Settings, get_settings
 
+# prometheus_client's own variable (voicebridge.metrics reads it; not imported here to
+# keep the CLI, and so the container's health check, quick to start).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
 app = typer.Typer(
     help="VoiceBridge: voices between left-behind children and their families.",
     no_args_is_help=True,
@@ -80,11 +84,22 @@ def _settings(*, create: bool = True) -> Settings:
 
 
 @app.command()
-def migrate(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 unless at the code's head")
+    ] = False,
+) -> None:
     """Apply database migrations."""
-    from voicebridge.migrate import upgrade
+    from voicebridge.migrate import is_current, upgrade
 
     settings = _settings()
+    if check:
+        if not is_current(settings.database_url):
+            typer.echo("database is not at the code's head: run `voicebridge migrate`", err=True)
+            raise typer.Exit(1)
+        typer.echo("database at head")
+        return
     upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -131,6 +146,8 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_json)
+    if workers > 1:
+        _share_metrics(settings)
     if migrate_first:
         upgrade(settings.database_url)
     if demo_data:
@@ -145,6 +162,23 @@ def serve(
         proxy_headers=True,
         access_log=False,
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Several processes answer one port: each writes its counters where any can read them.
+
+    Emptied at start so counters of a previous run do not come back; the
+    processes started by uvicorn inherit the variable (they are spawned anew).
+    """
+    import os
+    import shutil
+
+    if os.environ.get(MULTIPROC_ENV):
+        return
+    directory = settings.data_dir / "prometheus"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory.resolve())
 
 
 @app.command()
@@ -178,9 +212,97 @@ def worker(
         lease=timedelta(seconds=settings.jobs.lease_seconds),
         kinds=kinds.split(",") if kinds else None,
     )
+    probe = None
+    if settings.jobs.metrics_port is not None:
+        from voicebridge.jobs.probe import serve as serve_probe
+
+        probe = serve_probe(
+            runner,
+            settings.jobs.metrics_host,
+            settings.jobs.metrics_port,
+            stale_after=2 * settings.jobs.lease_seconds,
+        )
     typer.echo(f"worker {ctx.worker_id} started", err=True)
     runner.run_forever(stop, settings.jobs.poll_seconds)
+    if probe is not None:
+        probe.shutdown()
     engine.dispose()
+
+
+@app.command()
+def healthcheck(
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar="VOICEBRIDGE_HEALTHCHECK_URL",
+            help="Endpoint to ask (a worker's is its metrics port)",
+        ),
+    ] = "http://127.0.0.1:8000/healthz",
+    timeout: Annotated[float, typer.Option(help="Seconds")] = 4.0,
+) -> None:
+    """Exit 0 if the process behind URL says it is healthy (the container's HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - operator's URL
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        typer.echo(f"unhealthy: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command("settings")
+def settings_guide(
+    output: Annotated[
+        str, typer.Option("--format", help="markdown (the guide) or env (a template)")
+    ] = "markdown",
+) -> None:
+    """Print every setting with its variable, default and meaning, from the settings model."""
+    from voicebridge.settings_doc import env_template, markdown
+
+    if output not in ("markdown", "env"):
+        raise typer.BadParameter("--format is markdown or env")
+    typer.echo(markdown() if output == "markdown" else env_template(), nl=False)
+
+
+@app.command()
+def verify(
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also read every object and compare its SHA-256")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout")] = False,
+    grace_minutes: Annotated[
+        int, typer.Option(help="Objects younger than this may belong to uncommitted work")
+    ] = 60,
+) -> None:
+    """Prove every row points at its object and every object at a row; exit 1 if not."""
+    import json
+    from datetime import timedelta
+
+    from voicebridge.db import make_engine
+    from voicebridge.storage.factory import make_store
+    from voicebridge.uploads.verify import verify as run_verify
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        report = run_verify(
+            engine,
+            make_store(settings.storage),
+            deep=deep,
+            grace=timedelta(minutes=grace_minutes),
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+    else:
+        typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @admin_app.command("create-user")
@@ -230,6 +352,51 @@ def create_user(
         raise UserMistake(exc.detail) from exc
     finally:
         engine.dispose()
+
+
+backup_app = typer.Typer(help="Copy the object store to a backup.", no_args_is_help=True)
+restore_app = typer.Typer(help="Copy a backup back into the object store.", no_args_is_help=True)
+app.add_typer(backup_app, name="backup")
+app.add_typer(restore_app, name="restore")
+
+
+def _copy(source: object, target: object, settings: Settings) -> None:
+    from voicebridge.storage.backup import copy_objects
+
+    report = copy_objects(source, target, settings.data_dir)  # type: ignore[arg-type]
+    typer.echo(report.summary())
+    if report.conflicts:
+        raise typer.Exit(1)
+
+
+@backup_app.command("objects")
+def backup_objects(
+    to: Annotated[Path, typer.Option("--to", help="Backup directory (a mounted volume)")],
+) -> None:
+    """Copy every object not yet in the backup directory (incremental; objects never change).
+
+    PostgreSQL is backed up by deploy/backup/pg-backup.sh (base backup + WAL archive)."""
+    from voicebridge.storage.factory import make_store
+    from voicebridge.storage.local import LocalObjectStore
+
+    settings = _settings()
+    target = LocalObjectStore(to)
+    target.ensure_ready()
+    _copy(make_store(settings.storage), target, settings)
+
+
+@restore_app.command("objects")
+def restore_objects(
+    source: Annotated[Path, typer.Option("--from", help="Backup directory")],
+) -> None:
+    """Copy every object of a backup that the store lacks; then run `voicebridge verify`."""
+    from voicebridge.storage.factory import make_store
+    from voicebridge.storage.local import LocalObjectStore
+
+    settings = _settings()
+    store = make_store(settings.storage)
+    store.ensure_ready()
+    _copy(LocalObjectStore(source, create=False), store, settings)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
@@ -25,60 +25,127 @@ class Environment(StrEnum):
     production = "production"
 
 
-class StorageSettings(BaseModel):
+class _Group(BaseModel):
+    # Each setting's docstring is its description: `voicebridge settings` prints them.
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class StorageSettings(_Group):
+    """Where recordings are kept."""
+
     backend: Literal["local", "s3"] = "local"
+    """`local`: a directory (one machine). `s3`: any S3 API (SeaweedFS, MinIO, AWS, OSS, COS)."""
     local_path: Path = Path("voicebridge-data/objects")
+    """Directory of the local store."""
     endpoint_url: str | None = None
+    """S3 endpoint, e.g. `http://seaweedfs:8333`; empty for AWS itself."""
+    public_endpoint_url: str | None = None
+    """The S3 address listeners' devices use, when it differs from `endpoint_url` (e.g.
+    `https://s3.voice.example.org` through the proxy); playback URLs are signed for it."""
     region: str = "us-east-1"
+    """S3 region name (SeaweedFS and MinIO accept any)."""
     bucket: str = "voicebridge"
+    """Bucket holding originals (`original/`) and playable Opus (`audio/`)."""
     access_key_id: str | None = None
+    """S3 access key id."""
     secret_access_key: str | None = None
+    """S3 secret key."""
     path_style: bool = True
+    """Path-style addressing (`endpoint/bucket/key`); SeaweedFS and MinIO need it."""
     presign_seconds: int = 300
+    """Lifetime of a presigned playback URL."""
     create_bucket: bool = True
+    """Create the bucket on start if missing. Turn off where the service's key may not."""
+    versioning: bool = False
+    """With `create_bucket`, also turn on bucket versioning, so a deleted object can be
+    restored; expire old versions with a lifecycle rule on the store."""
 
 
-class AuthSettings(BaseModel):
+class AuthSettings(_Group):
+    """Sign-in, tokens and throttles."""
+
     secret_key: str = DEV_SECRET
+    """Token signing key, at least 32 random characters; refused at its default outside
+    development."""
     algorithm: Literal["HS256"] = "HS256"
+    """JWT signing algorithm (pinned)."""
     issuer: str = "voicebridge"
+    """JWT `iss` claim."""
     audience: str = "voicebridge-api"
+    """JWT `aud` claim."""
     access_token_minutes: int = 15
+    """Lifetime of an access token."""
     refresh_token_days: int = 30
+    """Lifetime of a refresh token (rotated on every use)."""
     child_session_minutes: int = 30
-    # Argon2id cost; tests lower it, production keeps the library's defaults.
+    """How long a child stays signed in on a school device."""
     argon2_time_cost: int = 3
+    """Argon2id passes; tests lower it, production keeps the library's default."""
     argon2_memory_kib: int = 65536
+    """Argon2id memory per hash, KiB (64 MiB: size API memory limits for a few at once)."""
     login_max_failures: int = 5
+    """Wrong passwords per login within the window before sign-in is refused."""
     login_window_minutes: int = 15
+    """Window for the login, PIN and device throttles."""
     pin_max_failures: int = 5
-    # Wrong PINs from one device in the login window, across all its children.
+    """Wrong PINs per child before a teacher must reset it."""
     pin_device_max_failures: int = 30
+    """Wrong PINs from one device in the window, across all its children."""
     invite_days: int = 7
+    """Lifetime of a guardian invitation code."""
     invite_max_failures: int = 10
+    """Wrong invitation codes per guardian per hour."""
     device_token_days: int = 365
+    """Lifetime of a school device credential."""
 
 
-class UploadSettings(BaseModel):
+class UploadSettings(_Group):
+    """Resumable (tus) uploads."""
+
     max_bytes: int = 512 * 1024 * 1024
+    """Largest upload accepted; keep the proxy's body limit above it."""
     max_duration_seconds: int = 2 * 60 * 60
+    """Longest recording accepted."""
     part_bytes: int = 8 * 1024 * 1024
+    """S3 multipart part size (at least 5 MiB)."""
     expire_hours: int = 24
+    """An unfinished upload is discarded after this long."""
     spool_path: Path | None = None
+    """Directory for the not-yet-flushed tail of uploads (default `<data_dir>/spool`).
+    Share it between the API processes of one machine."""
     single_request_max_bytes: int = 20 * 1024 * 1024
+    """Largest clip accepted by the one-request upload."""
 
 
-class AudioSettings(BaseModel):
+class AudioSettings(_Group):
+    """The playable copy of every recording."""
+
     bitrate: int = 24_000
+    """Opus bitrate, bit/s (24 kbit/s: about 11 MB an hour)."""
     peaks: int = 400
+    """Points in the waveform sent to players."""
     target_lufs: float = -16.0
+    """Loudness the speech is normalised to (EBU R128)."""
 
 
-class JobSettings(BaseModel):
+class JobSettings(_Group):
+    """Background jobs (transcodes, timers, sweeps)."""
+
     in_process_worker: bool = True
+    """Run jobs inside the API process (the one-machine default). Production sets false
+    and runs `voicebridge worker` processes."""
     poll_seconds: float = 0.5
+    """How often an idle worker looks for due jobs."""
     lease_seconds: int = 300
+    """A claimed job returns to the queue if its worker is silent this long."""
     max_attempts: int = 8
+    """Tries before a job becomes a dead letter."""
+    keep_done_days: int = 7
+    """Finished jobs are deleted after this many days (dead letters are kept)."""
+    metrics_port: int | None = None
+    """Port of a worker's `/metrics` and `/healthz` (none when empty)."""
+    metrics_host: str = "127.0.0.1"
+    """Address a worker's metrics endpoint binds; `0.0.0.0` in a container."""
 
 
 class Settings(BaseSettings):
@@ -87,16 +154,25 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         extra="ignore",
+        use_attribute_docstrings=True,
     )
 
     environment: Environment = Environment.development
+    """`development`, `test` or `production`; outside development a real secret is required."""
     # The embedded default keeps everything in one folder: the SQLite file and
     # the local object store live in data_dir unless configured elsewhere.
     data_dir: Path = Path(DATA_DIR_NAME)
+    """Working directory: upload spool, transcode scratch, the SQLite file and local objects
+    by default. Commands find the nearest `voicebridge-data` folder when it is not set."""
     database_url: str = ""
+    """SQLAlchemy URL: `postgresql+psycopg://user:pass@host:5432/db` in production; empty
+    means the SQLite file `voicebridge.db` in the data directory."""
     log_level: str = "INFO"
+    """Python log level."""
     log_json: bool = True
+    """One JSON object a line (for a log collector); false for plain text."""
     public_base_url: str = "http://127.0.0.1:8000"
+    """The address people use, e.g. `https://voice.example.org`."""
     storage: StorageSettings = Field(default_factory=StorageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)

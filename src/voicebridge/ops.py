@@ -9,16 +9,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
+from voicebridge import metrics as m
 from voicebridge.errors import problem_response
 from voicebridge.logs import request_id_var
 
@@ -26,29 +21,7 @@ log = logging.getLogger("voicebridge.http")
 # A client's own request id is echoed only when it is a plain token.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 router = APIRouter(tags=["operations"])
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "voicebridge_http_requests_total",
-            "HTTP requests",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.unhandled = Counter(
-            "voicebridge_http_unhandled_errors_total",
-            "Requests that ended in an unexpected exception (answered 500)",
-            ["method", "route", "exception"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "voicebridge_http_request_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            registry=self.registry,
-        )
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -86,8 +59,13 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    """Events from every API process on this machine, and the service's state.
+
+    Served on the API port; the reverse proxy and the NetworkPolicy keep it
+    from the internet (see deploy/).
+    """
+    state: m.StateCollector = request.app.state.state_metrics
+    return Response(m.exposition(state), media_type=CONTENT_TYPE_LATEST)
 
 
 def install_middleware(app: FastAPI) -> None:
@@ -100,7 +78,6 @@ def install_middleware(app: FastAPI) -> None:
         request.state.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        metrics: Metrics = request.app.state.metrics
         try:
             response = await call_next(request)
         except Exception as exc:
@@ -111,7 +88,8 @@ def install_middleware(app: FastAPI) -> None:
                 "unhandled error",
                 extra={"request_id": request_id, "method": request.method, "route": route_name},
             )
-            metrics.unhandled.labels(request.method, route_name, type(exc).__name__).inc()
+            method = request.method if request.method in _METHODS else "OTHER"
+            m.HTTP_UNHANDLED.labels(method, route_name, type(exc).__name__).inc()
             response = problem_response(
                 500,
                 "internal",
@@ -130,8 +108,10 @@ def install_middleware(app: FastAPI) -> None:
             response.headers["Pragma"] = "no-cache"
         route = request.scope.get("route")
         route_name = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, route_name, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route_name).observe(elapsed)
+        # Label values a client chooses would let anyone grow the metrics without bound.
+        method = request.method if request.method in _METHODS else "OTHER"
+        m.HTTP_REQUESTS.labels(method, route_name, str(response.status_code)).inc()
+        m.HTTP_LATENCY.labels(method, route_name).observe(elapsed)
         log.info(
             "request",
             extra={

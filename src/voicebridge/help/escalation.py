@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from voicebridge import clock
+from voicebridge import clock, metrics
 from voicebridge.help.config import HelpSettings
 from voicebridge.help.models import (
     Escalation,
@@ -89,6 +89,8 @@ def escalate(
             recipients = [p.user_id for p in supervisors(session)]
     alert(session, request, recipients, f"escalation_{level.value}")
     session.flush()
+    labels = (level.value, request.urgency.value)
+    metrics.on_commit(session, lambda: metrics.HELP_ESCALATIONS.labels(*labels).inc())
     return escalation
 
 

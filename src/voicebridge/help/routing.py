@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from voicebridge import clock
+from voicebridge import clock, metrics
 from voicebridge.accounts.models import User
 from voicebridge.errors import Conflict, NotFound
 from voicebridge.help import triage
@@ -172,6 +172,30 @@ def route(
     """
     if request.state is not RequestState.waiting:
         return []
+    offers = _route(session, settings, request, present)
+    if offers and _first_offers(session, request, offers):
+        waited = (offers[0].offered_at - request.created_at).total_seconds()
+        urgency = request.urgency.value
+        metrics.on_commit(
+            session, lambda: metrics.HELP_FIRST_OFFER.labels(urgency).observe(max(0.0, waited))
+        )
+    return offers
+
+
+def _first_offers(session: Session, request: HelpRequest, made: list[Offer]) -> bool:
+    made_ids = [o.id for o in made]
+    earlier = session.exec(
+        select(Offer.id).where(Offer.request_id == request.id, col(Offer.id).not_in(made_ids))
+    ).first()
+    return earlier is None
+
+
+def _route(
+    session: Session,
+    settings: HelpSettings,
+    request: HelpRequest,
+    present: list[PsychologistProfile] | None,
+) -> list[Offer]:
     now = clock.now()
     open_offers = _open_offers(session, request.id)
     offered_now = {o.psychologist_id for o in open_offers}

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Column, Field, Index, SQLModel
 
 from voicebridge.db import JSONType, UTCDateTime, enum_type, new_id, utcnow
@@ -21,7 +22,16 @@ class JobState(StrEnum):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "state", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "run_at"),
+        # The hourly purge of finished jobs reads only these.
+        Index(
+            "ix_jobs_done",
+            "finished_at",
+            postgresql_where=text("state = 'done'"),
+            sqlite_where=text("state = 'done'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: str = Field(max_length=60, index=True)

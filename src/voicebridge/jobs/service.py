@@ -135,7 +135,10 @@ def succeed(engine: Engine, job: Job, worker_id: str) -> None:
     _finish(engine, job, worker_id, state=JobState.done, finished_at=clock.now(), dedupe_key=None)
 
 
-def fail(engine: Engine, job: Job, worker_id: str, error: str, *, permanent: bool = False) -> None:
+def fail(
+    engine: Engine, job: Job, worker_id: str, error: str, *, permanent: bool = False
+) -> JobState:
+    """Queues the job again with backoff, or makes it a dead letter; returns which."""
     if permanent or job.attempts >= job.max_attempts:
         _finish(
             engine,
@@ -146,7 +149,7 @@ def fail(engine: Engine, job: Job, worker_id: str, error: str, *, permanent: boo
             last_error=error[:2000],
             dedupe_key=None,
         )
-        return
+        return JobState.dead
     backoff = timedelta(seconds=min(2**job.attempts, 3600))
     _finish(
         engine,
@@ -156,6 +159,7 @@ def fail(engine: Engine, job: Job, worker_id: str, error: str, *, permanent: boo
         run_at=clock.now() + backoff,
         last_error=error[:2000],
     )
+    return JobState.queued
 
 
 def dead_letters(session: Session, limit: int = 100) -> list[Job]:

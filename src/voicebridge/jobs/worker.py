@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from datetime import timedelta
@@ -13,8 +14,9 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from voicebridge import clock
+from voicebridge import clock, metrics
 from voicebridge.jobs import service
+from voicebridge.jobs.models import JobState
 from voicebridge.jobs.registry import HANDLERS, PERIODIC, JobContext, PermanentJobError
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class Worker:
         self.ctx = ctx
         self.lease = lease
         self.kinds = kinds
+        # When the loop last came round; a liveness probe compares it with the lease.
+        self.heartbeat = time.monotonic()
 
     @property
     def engine(self) -> Engine:
@@ -59,17 +63,22 @@ class Worker:
         if job is None:
             return False
         handler = HANDLERS[job.kind]
+        started = time.perf_counter()
         try:
             handler(self.ctx, dict(job.payload))
         except PermanentJobError as exc:
             log.warning("job failed permanently", extra={"job": str(job.id), "kind": job.kind})
-            service.fail(self.engine, job, self.ctx.worker_id, str(exc), permanent=True)
+            state = service.fail(self.engine, job, self.ctx.worker_id, str(exc), permanent=True)
         except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
             log.exception("job failed", extra={"job": str(job.id), "kind": job.kind})
             detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
-            service.fail(self.engine, job, self.ctx.worker_id, detail)
+            state = service.fail(self.engine, job, self.ctx.worker_id, detail)
         else:
             service.succeed(self.engine, job, self.ctx.worker_id)
+            state = JobState.done
+        metrics.JOB_SECONDS.labels(job.kind).observe(time.perf_counter() - started)
+        outcome = {JobState.done: "done", JobState.dead: "dead"}.get(state, "retry")
+        metrics.JOBS_FINISHED.labels(job.kind, outcome).inc()
         if job.kind in PERIODIC:
             # After success or a final failure the row is released, so the next
             # run is a new row; while a failed run waits for its retry, this
@@ -92,8 +101,10 @@ class Worker:
         return done
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+        metrics.start_job_counters(self.kinds or HANDLERS)
         ensure_periodic(self.engine)
         while not stop.is_set():
+            self.heartbeat = time.monotonic()
             try:
                 busy = self.run_once()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker

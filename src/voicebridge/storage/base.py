@@ -69,6 +69,13 @@ class PartInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedObject:
+    key: str
+    size: int
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class MultipartUpload:
     key: str
     upload_id: str
@@ -117,6 +124,12 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def list_keys(self, prefix: str) -> Iterator[str]: ...
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        """Every object under ``prefix`` with its size, in byte order of key, from the
+        listing alone (no request per object), so a full check can merge it with a
+        query ordered the same way."""
+        ...
 
     def check(self) -> None: ...
 

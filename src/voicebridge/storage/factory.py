@@ -22,4 +22,6 @@ def make_store(settings: StorageSettings) -> ObjectStore:
         secret_access_key=settings.secret_access_key,
         path_style=settings.path_style,
         create_bucket=settings.create_bucket,
+        versioning=settings.versioning,
+        public_endpoint_url=settings.public_endpoint_url,
     )

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO, TypedDict, cast
@@ -27,6 +27,7 @@ from voicebridge.storage.base import (
     MIN_PART_SIZE,
     SHA256_METADATA_KEY,
     InvalidRange,
+    ListedObject,
     MultipartUpload,
     ObjectExists,
     ObjectInfo,
@@ -251,6 +252,30 @@ class LocalObjectStore:
                 key = (rel_dir / name).as_posix()
                 if key.startswith(prefix):
                     yield key
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        validate_prefix(prefix)
+        yield from self._walk_sorted(self.root, "", prefix)
+
+    def _walk_sorted(self, directory: Path, base: str, prefix: str) -> Iterator[ListedObject]:
+        """Depth first, each directory sorted as if its name ended in ``/``: that is
+        exactly the byte order of the full keys, as S3 lists them."""
+        entries: list[tuple[str, os.DirEntry[str]]] = []
+        with os.scandir(directory) as it:
+            for entry in it:
+                if not base and entry.name.startswith("."):
+                    continue  # .tmp, .meta, .multipart: bookkeeping, not objects
+                is_dir = entry.is_dir(follow_symlinks=False)
+                entries.append((entry.name + ("/" if is_dir else ""), entry))
+        for name, entry in sorted(entries, key=lambda e: e[0].encode()):
+            key = base + name
+            if name.endswith("/"):
+                if key.startswith(prefix) or prefix.startswith(key):
+                    yield from self._walk_sorted(Path(entry.path), key, prefix)
+            elif key.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+                yield ListedObject(key, stat.st_size, modified)
 
     def _write_new(
         self, key: str, src: BinaryIO, content_type: str, sha256: str | None

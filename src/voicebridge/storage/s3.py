@@ -27,6 +27,7 @@ from voicebridge.storage.base import (
     CHUNK_SIZE,
     SHA256_METADATA_KEY,
     InvalidRange,
+    ListedObject,
     MultipartUpload,
     ObjectExists,
     ObjectInfo,
@@ -63,10 +64,13 @@ class S3ObjectStore:
         path_style: bool = True,
         create_bucket: bool = False,
         max_pool_connections: int = 20,
+        versioning: bool = False,
+        public_endpoint_url: str | None = None,
     ) -> None:
         self.bucket = bucket
         self.region = region
         self.create_bucket = create_bucket
+        self.versioning = versioning
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": "path" if path_style else "auto"},
@@ -85,6 +89,20 @@ class S3ObjectStore:
             aws_secret_access_key=secret_access_key,
             config=config,
         )
+        # Presigned URLs are signed for the host the listener's device will ask,
+        # which differs from the service's own endpoint behind a proxy.
+        self.presigner: S3Client = (
+            boto3.client(
+                "s3",
+                endpoint_url=public_endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=config,
+            )
+            if public_endpoint_url
+            else self.client
+        )
 
     def ensure_ready(self) -> None:
         if self.create_bucket:
@@ -96,7 +114,16 @@ class S3ObjectStore:
                 self._create_bucket()
             except BotoCoreError as exc:
                 raise StoreUnavailable(str(exc)) from exc
+            if self.versioning:
+                self._enable_versioning()
         self.check()
+
+    def _enable_versioning(self) -> None:
+        """A deleted object stays recoverable as an old version (see deploy/README.md)."""
+        with _errors(self.bucket):
+            self.client.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
 
     def check(self) -> None:
         try:
@@ -250,7 +277,7 @@ class S3ObjectStore:
             params["ResponseContentType"] = content_type
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
-        return self.client.generate_presigned_url(
+        return self.presigner.generate_presigned_url(
             "get_object", Params=params, ExpiresIn=expires_seconds
         )
 
@@ -269,6 +296,14 @@ class S3ObjectStore:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
                     yield obj["Key"]
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        validate_prefix(prefix)
+        paginator = self.client.get_paginator("list_objects_v2")
+        with _errors(prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield ListedObject(obj["Key"], int(obj["Size"]), obj["LastModified"])
 
     def _put(self, key: str, body: Any, size: int, content_type: str, sha256: str) -> ObjectInfo:
         """``If-None-Match: *`` makes the never-overwrite rule atomic on the server,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from voicebridge import clock
+from voicebridge import clock, metrics
 from voicebridge.audio.errors import InvalidAudio
 from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.audio.transcode import transcode
@@ -62,6 +63,7 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
         src, dst = Path(tmp) / "original", Path(tmp) / "playable.opus"
         store.download_to(asset.original_key, src)
         original_sha = _sha256(src)
+        started = time.perf_counter()
         try:
             result = transcode(
                 src,
@@ -74,6 +76,7 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
         except InvalidAudio as exc:
             _refuse(ctx, asset_id, exc)
             return
+        metrics.record_transcode(result.duration_ms / 1000, time.perf_counter() - started)
         key = service.new_key(service.PLAYABLE_PREFIX, "opus")
         store.put_file(key, dst, OPUS_TYPE, result.sha256)
     info = store.head(key)

@@ -10,14 +10,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger
-from sqlmodel import Column, Field, SQLModel
+from sqlalchemy import BigInteger, text
+from sqlmodel import Column, Field, Index, SQLModel
 
 from voicebridge.db import JSONType, UTCDateTime, new_id, utcnow
 
 
 class Upload(SQLModel, table=True):
     __tablename__ = "uploads"
+    # Finished uploads stay (a client may still HEAD them); expiry and the metrics
+    # look only at open ones, a few hundred rows however many millions finished.
+    __table_args__ = (
+        Index(
+            "ix_uploads_open",
+            "expires_at",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     owner_id: uuid.UUID = Field(foreign_key="users.id", index=True)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from voicebridge import metrics
 from voicebridge.audio.models import AssetState
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.config import Settings
@@ -133,6 +134,7 @@ async def tus_create(request: Request, principal: CurrentPrincipal, ingest: Inge
     if has_body:
         checksum = Checksum.parse(request.headers.get("upload-checksum"))
         upload = await ingest.receive(request.stream(), upload.id, principal.id, 0, checksum)
+        _count(upload, 0)
     headers = _state_headers(upload)
     # Absolute (RFC 9110 allows relative, but `curl -X PATCH "$LOCATION"` and some
     # tus clients do not resolve one); behind a proxy, uvicorn's proxy headers apply.
@@ -210,6 +212,9 @@ async def single_upload(
     asset_id, size = await ingest_mod.receive_whole(
         ingest, request.stream(), principal.id, metadata
     )
+    purpose = metadata.get("purpose", "")
+    metrics.UPLOAD_BYTES.labels(purpose).inc(size)
+    metrics.UPLOADS_COMPLETED.labels(purpose).inc()
     return SingleUploadPublic(asset_id=asset_id, state=AssetState.processing, size=size)
 
 
@@ -232,7 +237,15 @@ async def tus_patch(
     offset = _int_header(request, "upload-offset")
     checksum = Checksum.parse(request.headers.get("upload-checksum"))
     upload = await ingest.receive(request.stream(), upload_id, principal.id, offset, checksum)
+    _count(upload, offset)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_state_headers(upload))
+
+
+def _count(upload: Upload, offset_before: int) -> None:
+    """Bytes this request added (a purpose is a known name: the upload passed its check)."""
+    metrics.UPLOAD_BYTES.labels(upload.purpose).inc(max(0, upload.offset - offset_before))
+    if upload.offset == upload.length:
+        metrics.UPLOADS_COMPLETED.labels(upload.purpose).inc()
 
 
 @router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT)
