@@ -27,6 +27,9 @@ from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
 from voicebridge.messages.router import router as messages_router
 from voicebridge.metrics import StateCollector
+from voicebridge.notifications.metrics import NotificationCollector
+from voicebridge.notifications.router import admin as notifications_admin_router
+from voicebridge.notifications.router import router as notifications_router
 from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
@@ -50,6 +53,8 @@ def api_router() -> APIRouter:
     for router in (uploads_router, jobs_router):
         api.include_router(router)
     api.include_router(messages_router)
+    api.include_router(notifications_router)
+    api.include_router(notifications_admin_router)
     return api
 
 
@@ -101,7 +106,10 @@ def create_app(
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.store = store or make_store(settings.storage)
     app.state.passwords = Passwords(settings.auth)
-    app.state.state_metrics = StateCollector(app.state.engine, app.state.store)
+    app.state.state_metrics = [
+        StateCollector(app.state.engine, app.state.store),
+        NotificationCollector(app.state.engine),
+    ]
     install_error_handlers(app)
     install_idempotency(app)
     app.add_middleware(TextGuard)

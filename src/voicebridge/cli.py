@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+push_app = typer.Typer(help="Web Push.", no_args_is_help=True)
+app.add_typer(push_app, name="push")
 
 DATA_DIR_ENV = "VOICEBRIDGE_DATA_DIR"
 
@@ -397,6 +399,18 @@ def restore_objects(
     store = make_store(settings.storage)
     store.ensure_ready()
     _copy(LocalObjectStore(source, create=False), store, settings)
+
+
+@push_app.command("keys")
+def push_keys() -> None:
+    """Generate a VAPID key pair for Web Push and print it as settings."""
+    from voicebridge.notifications.vapid import generate
+
+    private, public = generate()
+    typer.echo(f"VOICEBRIDGE_NOTIFICATIONS__PUSH__VAPID_PRIVATE_KEY={private}")
+    typer.echo(
+        f"# public key (the browser app fetches it from /api/v1/notifications/push/key): {public}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

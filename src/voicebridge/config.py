@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
+from voicebridge.notifications.config import NotificationSettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
 DATA_DIR_NAME = "voicebridge-data"
@@ -179,6 +180,7 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

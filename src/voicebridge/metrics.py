@@ -3,7 +3,7 @@
 Two kinds, kept apart on purpose:
 
 - **Events** (requests, upload bytes, transcodes, jobs finished, offers,
-  escalations, notification deliveries) are counters and histograms in the
+  escalations) are counters and histograms in the
   process where they happen. Several API processes behind one port write
   them to ``PROMETHEUS_MULTIPROC_DIR`` (``voicebridge serve --workers N``
   sets it up), so any process answering a scrape reports them all.
@@ -14,9 +14,9 @@ Two kinds, kept apart on purpose:
   scraped. Every API process reports the same global figure: aggregate it
   with ``max()``, never ``sum()``.
 
-Notification deliveries (issue 12) are counted with
-:func:`record_notification_delivery`; the family is already exported, so
-dashboards and alerts can name it before the first delivery.
+Notification deliveries are state of the second kind: worker processes that
+serve no HTTP make them, so ``notifications/metrics.py`` reads them from the
+outbox tables at scrape time.
 """
 
 from __future__ import annotations
@@ -122,12 +122,6 @@ HELP_ESCALATIONS = Counter(
     ["level", "urgency"],
     registry=REGISTRY,
 )
-NOTIFICATION_DELIVERIES = Counter(
-    "voicebridge_notification_deliveries",
-    "Notification delivery attempts by channel and outcome (sent, failed, gave_up)",
-    ["channel", "outcome"],
-    registry=REGISTRY,
-)
 
 
 # Counters an alert watches with increase() start at zero: a series that is born
@@ -142,11 +136,6 @@ def start_job_counters(kinds: Iterable[str]) -> None:
     for kind in kinds:
         for outcome in ("done", "retry", "dead"):
             JOBS_FINISHED.labels(kind, outcome)
-
-
-def record_notification_delivery(channel: str, outcome: str) -> None:
-    """The notifications domain calls this once per delivery attempt, after it is recorded."""
-    NOTIFICATION_DELIVERIES.labels(channel, outcome).inc()
 
 
 def record_transcode(audio_seconds: float, wall_seconds: float) -> None:
@@ -364,10 +353,12 @@ def events_registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def exposition(state: StateCollector | None) -> bytes:
+def exposition(*state: Collector) -> bytes:
+    """The events, then the state collectors' readings, as one Prometheus text page."""
     body = generate_latest(events_registry())
-    if state is not None:
+    if state:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(state)
+        for collector in state:
+            registry.register(collector)
         body += generate_latest(registry)
     return body

@@ -21,6 +21,14 @@ from voicebridge.help.models import (
 from voicebridge.idempotency.models import IdempotencyRecord
 from voicebridge.jobs.models import Job
 from voicebridge.messages.models import Listen, Message, Thread
+from voicebridge.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    Notification,
+    Preference,
+    PushSubscription,
+    WebhookEndpoint,
+)
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 from voicebridge.stories import models as stories_models  # noqa: F401
 from voicebridge.uploads.models import Upload
@@ -32,6 +40,8 @@ __all__ = [
     "CaseAccessLog",
     "Child",
     "Consent",
+    "Delivery",
+    "DeliveryAttempt",
     "Device",
     "Escalation",
     "HelpAlert",
@@ -45,6 +55,9 @@ __all__ = [
     "PsychologistProfile",
     "Referral",
     "Listen",
+    "Notification",
+    "Preference",
+    "PushSubscription",
     "Message",
     "RefreshToken",
     "School",
@@ -53,5 +66,6 @@ __all__ = [
     "Upload",
     "Thread",
     "User",
+    "WebhookEndpoint",
     "metadata",
 ]

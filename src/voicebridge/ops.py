@@ -64,8 +64,7 @@ def metrics(request: Request) -> Response:
     Served on the API port; the reverse proxy and the NetworkPolicy keep it
     from the internet (see deploy/).
     """
-    state: m.StateCollector = request.app.state.state_metrics
-    return Response(m.exposition(state), media_type=CONTENT_TYPE_LATEST)
+    return Response(m.exposition(*request.app.state.state_metrics), media_type=CONTENT_TYPE_LATEST)
 
 
 def install_middleware(app: FastAPI) -> None:

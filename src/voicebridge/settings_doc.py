@@ -105,7 +105,7 @@ def _entries(model: type[BaseModel], prefix: str) -> Iterator[Entry | Group]:
             variable,
             _show(_default(field)),
             _one_line(field.description),
-            variable in SECRETS,
+            variable in SECRETS or "SecretStr" in str(annotation),
         )
 
 

@@ -255,6 +255,21 @@ class Stack:
         self.start("postgres", args, dict(os.environ), user=self.pg_user)
         self.wait("postgres", self._postgres_ready)
 
+    def stop_postgres(self) -> None:
+        """A fast shutdown that returns only when the postmaster is gone.
+
+        SIGTERM to ``runuser`` is a *smart* shutdown that waits for the API's
+        connections, and ``runuser`` SIGKILLs the postmaster two seconds later,
+        leaving a lock file that the next start trips over.
+        """
+        self.run(
+            "pg_ctl stop",
+            [postgres_bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"],
+            dict(os.environ),
+            self.pg_user,
+        )
+        self.stop("postgres")
+
     def _postgres_ready(self) -> bool:
         done = subprocess.run(
             [postgres_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.ports["postgres"])],

@@ -240,7 +240,7 @@ def test_restore_drill_brings_back_every_message(
     _wait_for_archive(stack)
 
     # Destroy: the database cluster and every object.
-    stack.stop("postgres")
+    stack.stop_postgres()
     shutil.rmtree(stack.pgdata)
     store_env = stack.voicebridge_env("api")
     _empty_bucket(stack, store_env)

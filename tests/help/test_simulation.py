@@ -9,9 +9,10 @@ check every minute), so a timer that fires on time fires at exactly its run_at.
 from __future__ import annotations
 
 import random
+import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,9 +22,12 @@ from sqlalchemy import Engine, case, event, func
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
+from tests.conftest import make_settings
 from tests.factories import Factory
 from tests.fixtures.database import create_scratch_database, drop_scratch_database
 from tests.help.helpers import ask, offer_to, psychologist
+from tests.notifications.conftest import Receivers, contact, notification_settings, open_receivers
+from tests.notifications.receivers import Arrival
 from voicebridge import clock
 from voicebridge.config import Settings
 from voicebridge.db import make_engine
@@ -33,6 +37,7 @@ from voicebridge.help.models import (
     Category,
     Escalation,
     EscalationLevel,
+    HelpAlert,
     HelpRequest,
     Offer,
     OfferState,
@@ -45,6 +50,14 @@ from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.worker import Worker, load_handlers
 from voicebridge.migrate import upgrade
+from voicebridge.notifications import outbox
+from voicebridge.notifications.models import (
+    Delivery,
+    DeliveryState,
+    Notification,
+    Preference,
+    PushSubscription,
+)
 from voicebridge.schools.models import StaffRole
 
 START = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # Monday 00:00 in Shanghai
@@ -53,6 +66,9 @@ DRAIN = timedelta(hours=4)
 TICK = timedelta(minutes=1)
 LEASE = timedelta(minutes=2)
 HELP_KINDS = [routing.OFFER_EXPIRE, routing.ESCALATE, routing.REROUTE, "help.sweep"]
+NOTIFY_KINDS = [outbox.DISPATCH, outbox.DELIVER, outbox.DELIVER_SAFETY]
+# What the simulated children write; no notification may carry any of it.
+CHILD_WORDS = ["我不想活了", "I want to die", "他们欺负我", "想家", "随便聊聊"]
 
 # (timezone, start hour, end hour, capacity, languages, delay minutes)
 SHIFTS = [
@@ -78,6 +94,7 @@ SHIFTS = [
     ("Asia/Shanghai", 9, 21, 3, ["cmn", "minnan"], 3),
 ]
 SUPERVISORS = {0, 8, 12, 17}
+ESCALATIONS = ("escalation_supervisors", "escalation_safeguarding")
 
 
 def _windows(start: int, end: int) -> list[dict[str, object]]:
@@ -149,17 +166,43 @@ def _arrivals(rng: random.Random) -> list[tuple[datetime, Category, bool, str | 
     return sorted(plans, key=lambda p: p[0])
 
 
+@pytest.fixture
+def receivers() -> Iterator[Receivers]:
+    r = open_receivers()
+    yield r
+    r.close()
+
+
 def test_a_simulated_day(
-    scratch_engine: Engine, settings: Settings, fake_clock: clock.FakeClock
+    scratch_engine: Engine,
+    settings: Settings,
+    fake_clock: clock.FakeClock,
+    receivers: Receivers,
+    tmp_path: Path,
 ) -> None:
     load_handlers()
+    settings = make_settings(
+        tmp_path,
+        auth=settings.auth,
+        help=settings.help,
+        notifications=notification_settings(receivers),
+    )
     rng = random.Random(20261128)
     engine = scratch_engine
+    # Deliveries run on PostgreSQL, the production database; the channels are tested on
+    # both databases in tests/notifications, and the day on SQLite stays as fast as it was.
+    delivering = engine.dialect.name == "postgresql"
+    kinds = HELP_KINDS + (NOTIFY_KINDS if delivering else [])
     with Session(engine, expire_on_commit=False) as session:
         factory = Factory(session, settings)
         school = factory.school()
-        factory.staff(school, StaffRole.admin, safeguarding=True)
+        safeguarding = factory.staff(school, StaffRole.admin, safeguarding=True)
+        contact(session, safeguarding, receivers)
         children = [factory.child(school, name=f"C{i}") for i in range(30)]
+        # Parents with phones and browsers: none of them may hear of a help request.
+        parents = [factory.guardian_of(child)[0] for child in children[:10]]
+        for parent in parents:
+            contact(session, parent, receivers)
         psychs: dict[uuid.UUID, tuple[object, ...]] = {}
         for i, shift in enumerate(SHIFTS):
             user, _ = psychologist(
@@ -172,11 +215,12 @@ def test_a_simulated_day(
                 availability=_windows(int(str(shift[1])), int(str(shift[2]))),
             )
             psychs[user.id] = shift
+            contact(session, user, receivers)
         jobs.enqueue(session, "help.sweep", {}, run_at=START, dedupe_key="periodic:help.sweep")
         session.commit()
 
     def worker(name: str) -> Worker:
-        return Worker(JobContext(engine, settings, None, name), lease=LEASE, kinds=HELP_KINDS)
+        return Worker(JobContext(engine, settings, None, name), lease=LEASE, kinds=kinds)
 
     current = worker("first")
     arrivals = _arrivals(rng)
@@ -194,7 +238,7 @@ def test_a_simulated_day(
                 select(
                     func.min(case((col(Job.state) == JobState.queued, col(Job.run_at)))),
                     func.min(case((col(Job.state) == JobState.running, col(Job.locked_until)))),
-                ).where(col(Job.kind).in_(HELP_KINDS))
+                ).where(col(Job.kind).in_(kinds))
             ).one()
         times = [t for t in (queued, lease_end) if t is not None]
         if lease_end is not None:
@@ -249,6 +293,8 @@ def test_a_simulated_day(
             next_tick += TICK
 
     _check(engine, settings, psychs, expected_offers, abandoned)
+    if delivering:
+        _check_notifications(engine, receivers, {p.id for p in parents})
 
 
 def _psychologists_act(
@@ -388,6 +434,62 @@ def _check(
                 assert e.created_at <= r.created_at + timedelta(seconds=t1)
         assert by_id
         assert len(psychs) == 20
+
+
+def _check_notifications(engine: Engine, r: Receivers, parents: set[uuid.UUID]) -> None:
+    """Every alert reached its person's phone (SMS) and browser (push); no parent; no words."""
+    with Session(engine) as s:
+        alerts = s.exec(select(HelpAlert)).all()
+        requests = {h.id: h for h in s.exec(select(HelpRequest)).all()}
+        critical_offers = [
+            o
+            for o in s.exec(select(Offer)).all()
+            if requests[o.request_id].urgency is Urgency.critical
+        ]
+        deliveries = {d.idempotency_key: d for d in s.exec(select(Delivery)).all()}
+        notices = {n.id: n for n in s.exec(select(Notification)).all()}
+        phones = {p.user_id: p.phone for p in s.exec(select(Preference)).all()}
+        devices = {
+            sub.endpoint.rsplit("/", 1)[-1]: sub.user_id
+            for sub in s.exec(select(PushSubscription)).all()
+        }
+    assert all(d.state is DeliveryState.sent for d in deliveries.values())
+    assert r.sms.rejected == r.push.rejected == []
+
+    def reached(
+        arrivals: list[Arrival], who: Callable[[Arrival], uuid.UUID | None]
+    ) -> set[tuple[uuid.UUID, str, str]]:
+        """(person, request, kind) for each arrival on that person's own phone or device."""
+        out = set()
+        for arrival in arrivals:
+            notice = notices[deliveries[arrival.key].notification_id]  # type: ignore[index]
+            assert who(arrival) == notice.recipient_id, "sent to someone else's address"
+            out.add((notice.recipient_id, notice.data["request_id"], notice.kind))
+        return out
+
+    texted = reached(
+        r.sms.arrivals,
+        lambda a: next(u for u, p in phones.items() if p == a.payload["PhoneNumberSet"][0]),
+    )
+    pushed = reached(r.push.arrivals, lambda a: devices[a.path.rsplit("/", 1)[-1]])
+    safety = [a for a in alerts if a.kind in ("critical_request", *ESCALATIONS)]
+    assert len(safety) >= 10
+    for alert in safety:
+        kind = "help.critical" if alert.kind == "critical_request" else "help.escalation"
+        assert (alert.recipient_id, str(alert.request_id), kind) in texted
+        if kind == "help.critical":
+            assert (alert.recipient_id, str(alert.request_id), kind) in pushed
+    for offer in critical_offers:
+        assert (offer.psychologist_id, str(offer.request_id), "help.critical") in pushed
+    assert not {who for who, _, _ in texted | pushed} & parents, "a parent was told"
+    assert not [n for n in notices.values() if n.recipient_id in parents]
+    everything = r.everything()
+    assert len(everything) > len(safety)
+    categories = re.compile(r"(?<![-\w])(bullying|lonely|family|body_health)(?![-\w])")
+    for payload in everything:
+        for words in CHILD_WORDS:
+            assert words not in payload
+        assert not categories.search(payload), payload
 
 
 def _race(engine: Engine, settings: Settings, pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> int:

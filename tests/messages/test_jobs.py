@@ -16,7 +16,7 @@ from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import HANDLERS, JobContext, PermanentJobError
 from voicebridge.jobs.worker import Worker
 from voicebridge.messages import service
-from voicebridge.messages.jobs import notify, purge_audio
+from voicebridge.messages.jobs import purge_audio
 
 
 def _ctx(session: Session, settings: Settings, store: Any) -> JobContext:
@@ -26,21 +26,7 @@ def _ctx(session: Session, settings: Settings, store: Any) -> JobContext:
 def test_job_kinds_are_registered() -> None:
     import voicebridge.jobs.all  # noqa: F401
 
-    assert HANDLERS[service.NOTIFY_JOB] is notify
     assert HANDLERS[service.PURGE_JOB] is purge_audio
-
-
-def test_notify_runs_twice_and_skips_deleted_messages(
-    session: Session, family: Family, settings: Settings, local_store: Any
-) -> None:
-    message = ready_message(session, local_store, family.guardian, family.thread)
-    payload = {"message_id": str(message.id)}
-    notify(_ctx(session, settings, local_store), payload)
-    notify(_ctx(session, settings, local_store), payload)
-    service.delete_message(session, message)
-    notify(_ctx(session, settings, local_store), payload)
-    with pytest.raises(PermanentJobError):
-        notify(_ctx(session, settings, local_store), {"message_id": "nope"})
 
 
 def test_purge_refuses_a_message_that_was_not_deleted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from voicebridge.jobs.models import Job
 from voicebridge.messages import service
 from voicebridge.messages.models import MessageState
 from voicebridge.messages.purpose import MESSAGE_PURPOSE
+from voicebridge.notifications.models import Notification
 from voicebridge.uploads.purposes import PURPOSES
 
 
@@ -25,6 +27,11 @@ def _jobs(session: Session, kind: str, **payload: str) -> list[Job]:
     """This test's jobs only: other tests' committed rows may share the database."""
     rows = session.exec(select(Job).where(Job.kind == kind)).all()
     return [job for job in rows if all(job.payload.get(k) == v for k, v in payload.items())]
+
+
+def _told(session: Session, message_id: uuid.UUID) -> list[Notification]:
+    rows = session.exec(select(Notification)).all()
+    return [n for n in rows if n.data.get("message_id") == str(message_id)]
 
 
 def test_purpose_is_registered() -> None:
@@ -51,11 +58,11 @@ def test_upload_becomes_visible_only_when_ready(
     assert family.thread.last_message_at == message.ready_at
     child_view, _ = service.list_messages(session, family.child_user, family.thread, None, 10)
     assert [m.id for m in child_view] == [message.id]
-    jobs = _jobs(session, service.NOTIFY_JOB, message_id=str(message.id))
-    assert [j.payload for j in jobs] == [{"message_id": str(message.id)}]
+    told = _told(session, message.id)
+    assert [(n.recipient_id, n.kind) for n in told] == [(family.child_user.id, "message.new")]
 
     MESSAGE_PURPOSE.on_ready(session, asset)  # a retried processing job
-    assert len(_jobs(session, service.NOTIFY_JOB, message_id=str(message.id))) == 1
+    assert len(_told(session, message.id)) == 1
 
 
 def test_failed_upload_tells_the_sender_why(session: Session, family: Family) -> None:

@@ -16,6 +16,7 @@ from voicebridge.config import AuthSettings
 from voicebridge.errors import Conflict, InvalidInput, NotFound
 from voicebridge.families.models import Consent, GuardianLink, Invitation, Relation
 from voicebridge.families.schemas import CONSENT_PURPOSES
+from voicebridge.notifications import events as notify
 from voicebridge.schools.models import Child, School
 
 REDEEM_SCOPE = "redeem"
@@ -157,6 +158,7 @@ def redeem(
     )
     throttle.clear(session, REDEEM_SCOPE, key)
     session.flush()
+    notify.invitation_redeemed(session, invitation, guardian, link)
     return link
 
 

@@ -1,7 +1,8 @@
 """Escalation to supervisors (T1) and the school's safeguarding contact (T2).
 
-Notifications are not delivered yet; an Escalation row plus one HelpAlert per
-recipient is the record the supervisor and safeguarding views read.
+An Escalation row plus one HelpAlert per recipient is the record the supervisor
+and safeguarding views read; each alert also goes out through notifications
+(SMS, Web Push, e-mail) in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from voicebridge.help.models import (
 )
 from voicebridge.help.routing import ESCALATE, escalation_key, is_available
 from voicebridge.jobs import service as jobs
+from voicebridge.notifications import events as notify
 from voicebridge.schools import service as schools
 
 
@@ -65,7 +67,9 @@ def alert(session: Session, request: HelpRequest, recipients: list[uuid.UUID], k
         if recipient in seen:
             continue
         seen.add(recipient)
-        session.add(HelpAlert(recipient_id=recipient, request_id=request.id, kind=kind))
+        row = HelpAlert(recipient_id=recipient, request_id=request.id, kind=kind)
+        session.add(row)
+        notify.help_alert(session, request, row)
 
 
 def escalate(
@@ -79,6 +83,7 @@ def escalate(
         return None
     escalation = Escalation(request_id=request.id, level=level, reason=reason)
     session.add(escalation)
+    notify.help_escalated(session, escalation, request)
     if level is EscalationLevel.supervisors:
         recipients: list[uuid.UUID] = [p.user_id for p in supervisors(session)]
     else:

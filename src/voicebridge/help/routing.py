@@ -33,6 +33,7 @@ from voicebridge.help.models import (
     Verification,
 )
 from voicebridge.jobs import service as jobs
+from voicebridge.notifications import events as notify
 
 OFFER_EXPIRE = "help.offer_expire"
 ESCALATE = "help.escalate"
@@ -145,6 +146,7 @@ def _make_offer(
         run_at=offer.expires_at,
         dedupe_key=offer_key(offer.id),
     )
+    notify.help_offer(session, offer, request)
     return offer
 
 

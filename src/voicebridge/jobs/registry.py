@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -46,3 +46,11 @@ def job_handler(kind: str, *, every: timedelta | None = None) -> Callable[[Handl
 
 class PermanentJobError(Exception):
     """Retrying cannot help (bad input, missing row): the job goes to the dead letters at once."""
+
+
+class Reschedule(Exception):  # noqa: N818 - a signal to the worker, not an error
+    """The job is not due yet: run it again at ``run_at``; the run does not count as an attempt."""
+
+    def __init__(self, run_at: datetime) -> None:
+        super().__init__(f"rescheduled to {run_at.isoformat()}")
+        self.run_at = run_at

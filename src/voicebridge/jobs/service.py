@@ -162,6 +162,11 @@ def fail(
     return JobState.queued
 
 
+def reschedule(engine: Engine, job: Job, worker_id: str, run_at: datetime) -> None:
+    """Puts a job back for later without spending one of its attempts."""
+    _finish(engine, job, worker_id, state=JobState.queued, run_at=run_at, attempts=job.attempts - 1)
+
+
 def dead_letters(session: Session, limit: int = 100) -> list[Job]:
     return list(
         session.exec(

@@ -17,7 +17,13 @@ from sqlmodel import Session
 from voicebridge import clock, metrics
 from voicebridge.jobs import service
 from voicebridge.jobs.models import JobState
-from voicebridge.jobs.registry import HANDLERS, PERIODIC, JobContext, PermanentJobError
+from voicebridge.jobs.registry import (
+    HANDLERS,
+    PERIODIC,
+    JobContext,
+    PermanentJobError,
+    Reschedule,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,9 @@ class Worker:
         started = time.perf_counter()
         try:
             handler(self.ctx, dict(job.payload))
+        except Reschedule as later:
+            service.reschedule(self.engine, job, self.ctx.worker_id, later.run_at)
+            return True
         except PermanentJobError as exc:
             log.warning("job failed permanently", extra={"job": str(job.id), "kind": job.kind})
             state = service.fail(self.engine, job, self.ctx.worker_id, str(exc), permanent=True)

@@ -17,5 +17,6 @@ Decisions a reader needs before the code:
   bounded union; the position only moves forward. The first progress report
   from a listener marks the message read.
 - Deletion hides the message at once and enqueues ``messages.purge_audio``,
-  which deletes the objects; ``messages.notify`` follows a message becoming ready.
+  which deletes the objects. A message becoming ready writes notifications (the
+  child's feed, or the adults the child wrote to) in the same transaction.
 """

@@ -1,4 +1,4 @@
-"""Work that follows a message: telling the listener, and removing deleted audio."""
+"""Work that follows a message: removing deleted audio. (Telling people is notifications')."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from voicebridge.audio.models import AudioAsset
 from voicebridge.jobs.registry import JobContext, PermanentJobError, job_handler
 from voicebridge.messages import purpose as _purpose  # noqa: F401  (registers "message")
-from voicebridge.messages.models import Message, Thread
-from voicebridge.messages.service import NOTIFY_JOB, PURGE_JOB
+from voicebridge.messages.models import Message
+from voicebridge.messages.service import PURGE_JOB
 
 log = logging.getLogger(__name__)
 
@@ -22,26 +22,6 @@ def _id(payload: dict[str, Any], key: str) -> uuid.UUID:
         return uuid.UUID(str(payload[key]))
     except (KeyError, ValueError) as exc:
         raise PermanentJobError(f"payload needs a valid {key}") from exc
-
-
-@job_handler(NOTIFY_JOB)
-def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Until the notifications domain lands this records the event in the log only,
-    so running it twice sends nothing twice."""
-    message_id = _id(payload, "message_id")
-    with Session(ctx.engine) as session:
-        message = session.get(Message, message_id)
-        if message is None or message.deleted_at is not None:
-            return
-        thread = session.get(Thread, message.thread_id)
-        log.info(
-            "voice message ready",
-            extra={
-                "message_id": str(message.id),
-                "thread_id": str(message.thread_id),
-                "child_id": str(thread.child_id) if thread else None,
-            },
-        )
 
 
 @job_handler(PURGE_JOB)

@@ -21,6 +21,7 @@ from voicebridge.audio.listening import covered, merge_intervals
 from voicebridge.audio.models import AudioAsset
 from voicebridge.messages.models import Listen, Message
 from voicebridge.messages.schemas import ProgressReport
+from voicebridge.notifications import events as notify
 
 # Play ids remembered per listener; a report re-sent after this many newer plays
 # would count again, which no real player does.
@@ -67,6 +68,7 @@ def record_progress(
     duration = asset.duration_ms or 0
     now = clock.now()
     listen = _listen_for_update(session, message, user)
+    first_play = listen.plays == 0
     clipped = [[min(s.start_ms, duration), min(s.end_ms, duration)] for s in report.segments]
     listen.heard = merge_intervals(listen.heard, clipped)
     listen.heard_ms = covered(listen.heard)
@@ -90,6 +92,8 @@ def record_progress(
     listen.updated_at = now
     session.add(listen)
     session.flush()
+    if first_play and listen.plays > 0:
+        notify.child_listened(session, user, message)
     return listen
 
 

@@ -16,9 +16,9 @@ from voicebridge.accounts.models import User
 from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import InvalidInput, NotFound
-from voicebridge.jobs import service as jobs
 from voicebridge.messages.models import CAPTION_MAX, Message, MessageState, Thread
-from voicebridge.messages.service import NOTIFY_JOB, enqueue_purge
+from voicebridge.messages.service import enqueue_purge
+from voicebridge.notifications import events as notify
 from voicebridge.uploads.purposes import register_purpose
 
 
@@ -88,12 +88,7 @@ class MessagePurpose:
             thread.last_message_at = message.ready_at
             thread.activity_at = max(thread.activity_at, message.ready_at)
             session.add(thread)
-        jobs.enqueue(
-            session,
-            NOTIFY_JOB,
-            {"message_id": str(message.id)},
-            dedupe_key=f"{NOTIFY_JOB}:{message.id}",
-        )
+            notify.message_ready(session, message, thread)
         session.flush()
 
     def on_failed(self, session: Session, asset: AudioAsset) -> None:

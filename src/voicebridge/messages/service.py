@@ -25,7 +25,6 @@ from voicebridge.pagination import decode_cursor, encode_cursor
 from voicebridge.schools.models import Child, School, SchoolClass
 
 PURGE_JOB = "messages.purge_audio"
-NOTIFY_JOB = "messages.notify"
 
 
 @dataclass(frozen=True)

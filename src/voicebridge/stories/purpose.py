@@ -25,6 +25,7 @@ from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.audio.transcode import transcode
 from voicebridge.config import AudioSettings
 from voicebridge.errors import Conflict, InvalidInput, NotFound
+from voicebridge.notifications import events as notify
 from voicebridge.storage.base import ObjectStore, new_key
 from voicebridge.stories import service
 from voicebridge.stories.models import Chapter, ChapterState, Story
@@ -101,6 +102,7 @@ class StoryChapterPurpose:
                 # New audio on a public story is heard by a moderator before any child.
                 service.mark_changed(story)
                 session.add(story)
+                notify.chapter_ready(session, chapter, story)
             session.flush()
 
     def on_failed(self, session: Session, asset: AudioAsset) -> None:
