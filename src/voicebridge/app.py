@@ -40,6 +40,7 @@ from voicebridge.stories.box_router import router as storyboxes_router
 from voicebridge.stories.router import moderation as moderation_router
 from voicebridge.stories.router import router as stories_router
 from voicebridge.uploads.router import router as uploads_router
+from voicebridge.webapp import install as install_webapp
 
 API_PREFIX = "/api/v1"
 
@@ -118,4 +119,5 @@ def create_app(
     install_openapi(app)
     app.include_router(ops_router)
     app.include_router(api_router())
+    install_webapp(app)
     return app

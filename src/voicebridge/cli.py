@@ -271,6 +271,21 @@ def settings_guide(
 
 
 @app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI document (the web app's typed client is generated from it)."""
+    import json
+    import tempfile
+
+    from voicebridge.app import create_app
+    from voicebridge.config import Settings
+
+    # A throwaway data directory: the document depends on the code, not on any data.
+    with tempfile.TemporaryDirectory() as scratch:
+        document = create_app(Settings(data_dir=Path(scratch))).openapi()
+    typer.echo(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False))
+
+
+@app.command()
 def verify(
     deep: Annotated[
         bool, typer.Option("--deep", help="Also read every object and compare its SHA-256")
