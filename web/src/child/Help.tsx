@@ -86,7 +86,7 @@ export function Help() {
     try {
       const answer = await call(
         api.POST("/api/v1/help/requests", {
-          body: { category: category ?? "other", not_safe: notSafe, text: text.trim() || null, voice, language: lang() === "en" ? "eng" : "cmn" },
+          body: { category: category ?? "other", not_safe: notSafe, text: text.trim() || null, voice, language: lang() === "en" ? "en" : "cmn" },
         }),
       );
       setCreated(answer);

@@ -147,9 +147,10 @@ export function Player(props: PlayerProps) {
           void flush().then(() => props.onEnded?.());
         }}
         onTimeUpdate={(event) => {
-          const ms = (event.currentTarget as HTMLAudioElement).currentTime * 1000;
+          const el = event.currentTarget as HTMLAudioElement;
+          const ms = el.currentTime * 1000;
           setPosition(ms);
-          tracker.current.tick(ms, !(event.currentTarget as HTMLAudioElement).paused);
+          tracker.current.tick(ms, !el.paused, el.playbackRate);
         }}
       />
     </div>

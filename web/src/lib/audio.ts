@@ -25,12 +25,13 @@ export class HeardTracker {
   private from: number | null = null;
   private last = 0;
 
-  tick(positionMs: number, playing: boolean): void {
+  tick(positionMs: number, playing: boolean, rate = 1): void {
     if (!playing) {
       this.close();
       return;
     }
-    if (this.from === null || positionMs < this.last || positionMs - this.last > 1500) {
+    // timeupdate fires about 4 times a second; a bigger jump than that is a seek.
+    if (this.from === null || positionMs < this.last || positionMs - this.last > 1500 * Math.max(1, rate)) {
       this.close();
       this.from = positionMs;
     }
