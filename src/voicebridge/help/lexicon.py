@@ -169,7 +169,7 @@ class Lexicon:
             else:
                 rules.append(self._rule(urgency, category, pattern, "en"))
                 for word in re.findall(r"[a-z]+(?![a-z]*\*)", textnorm.fold(pattern)):
-                    if len(word) >= 5:
+                    if len(word) >= 4:
                         vocab.add(textnorm.squeeze_repeats(word))
         rules.sort(key=lambda r: -URGENCY_RANK[r.urgency])
         self.rules = tuple(rules)
@@ -222,10 +222,15 @@ class Lexicon:
     def _fix_typos(self, latin: str) -> str:
         words = latin.split(" ")
         for i, w in enumerate(words):
-            if len(w) < 5 or w in self._vocab or w in self._not_typos or not w.isalpha():
+            if len(w) < 4 or w in self._vocab or w in self._not_typos or not w.isalpha():
                 continue
             for candidate in self._vocab_by_first.get(w[0], ()):
-                if _levenshtein1(w, candidate):
+                # Five letters or more: one edit. Four: only two letters swapped (wnat).
+                if (len(candidate) >= 5 and _levenshtein1(w, candidate)) or (
+                    len(candidate) == 4 == len(w)
+                    and sorted(w) == sorted(candidate)
+                    and _levenshtein1(w, candidate)
+                ):
                     words[i] = candidate
                     break
         return " ".join(words)

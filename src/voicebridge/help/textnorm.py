@@ -191,7 +191,9 @@ def forms(
                 run_origin.append("h" * len(s))
         elif tok[0].isalnum() or tok[0] in "@$'":
             pending_latin.append(tok)
-            if han_parts and han_parts[-1] != "|":
+            if tok.isdigit():
+                han_parts.append(tok)  # 喝了一瓶84消毒液: numbers do not break a Chinese phrase
+            elif han_parts and han_parts[-1] != "|":
                 han_parts.append("|")
             word = _LONG_REPEAT.sub(r"\1", _TONE_DIGIT.sub("", tok.replace("'", "")))
             if word.isalpha() and segments_as_pinyin(word):
