@@ -88,6 +88,15 @@ def _compile(
             out.append(" ?".join(re.escape(w) for w in words))
 
     for i, ch in enumerate(pattern):
+        if ch == "?" and literal:
+            # "X?" makes the one character before it optional (的? → "de" optional in pinyin).
+            last = literal.pop()
+            flush()
+            literal.append(last)
+            out.append("(?:")
+            flush()
+            out.append(")?")
+            continue
         if ch in _SYNTAX or ch == "\x00":
             flush()
             if ch == "(":
@@ -169,7 +178,7 @@ class Lexicon:
             else:
                 rules.append(self._rule(urgency, category, pattern, "en"))
                 for word in re.findall(r"[a-z]+(?![a-z]*\*)", textnorm.fold(pattern)):
-                    if len(word) >= 4:
+                    if len(word) >= 3:
                         vocab.add(textnorm.squeeze_repeats(word))
         rules.sort(key=lambda r: -URGENCY_RANK[r.urgency])
         self.rules = tuple(rules)
@@ -222,18 +231,23 @@ class Lexicon:
     def _fix_typos(self, latin: str) -> str:
         words = latin.split(" ")
         for i, w in enumerate(words):
-            if len(w) < 4 or w in self._vocab or w in self._not_typos or not w.isalpha():
+            if len(w) < 3 or w in self._vocab or w in self._not_typos or not w.isalpha():
                 continue
             for candidate in self._vocab_by_first.get(w[0], ()):
-                # Five letters or more: one edit. Four: only two letters swapped (wnat).
-                if (len(candidate) >= 5 and _levenshtein1(w, candidate)) or (
-                    len(candidate) == 4 == len(w)
-                    and sorted(w) == sorted(candidate)
-                    and _levenshtein1(w, candidate)
-                ):
+                if self._typo_of(w, candidate):
                     words[i] = candidate
                     break
         return " ".join(words)
+
+    @staticmethod
+    def _typo_of(w: str, candidate: str) -> bool:
+        """Five letters or more: one edit. Three or four: two neighbours swapped (wnat, dei);
+        a shorter word's other edits are too often another word (did/died, dad/dead)."""
+        if not _levenshtein1(w, candidate):
+            return False
+        if len(candidate) >= 5:
+            return True
+        return len(w) == len(candidate) and sorted(w) == sorted(candidate)
 
     def find(self, text: str) -> Finding | None:
         """The most urgent phrase in ``text``, or None."""
