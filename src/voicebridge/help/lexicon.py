@@ -7,7 +7,8 @@ whose words must not count, and ``_normalise.json`` the slang and the extra
 Traditional→Simplified characters. A pattern is a phrase with a little syntax:
 
 - ``*`` on its own: a gap (up to 4 Chinese characters, 3 English words or
-  16 pinyin letters; never across a sentence end in Chinese);
+  16 pinyin letters; never across a sentence end in Chinese); ``**`` a wider
+  one (12 characters, 8 words, 40 letters): "in the same sentence";
 - ``word*`` (English): any word starting with ``word``;
 - ``(a|b)``: either; ``(...)?``: optional.
 
@@ -60,8 +61,10 @@ def _compile(
     pattern: str, script: str, extra_t2s: dict[str, str], slang: dict[str, str] | None = None
 ) -> str:
     """A pattern in the data files' syntax as a regular expression for one form."""
+    pattern = pattern.replace("**", "\x01")
     if script == "en":
-        pattern = re.sub(r"(^|\s)\*(\s|$)", "\x00", pattern.strip())
+        pattern = re.sub(r"(^|\s)\x01(\s|$)", "\x01", pattern.strip())
+        pattern = re.sub(r"(^|\s)\*(\s|$)", "\x00", pattern)
     out: list[str] = []
     literal: list[str] = []
 
@@ -97,7 +100,7 @@ def _compile(
             flush()
             out.append(")?")
             continue
-        if ch in _SYNTAX or ch == "\x00":
+        if ch in _SYNTAX or ch in "\x00\x01":
             flush()
             if ch == "(":
                 out.append("(?:")
@@ -105,6 +108,10 @@ def _compile(
                 out.append(ch)
             elif ch == "\x00":
                 out.append(" ?(?:[^ |]+ ){0,3}")
+            elif ch == "\x01":
+                out.append(
+                    {"en": " ?(?:[^ |]+ ){0,8}", "zh": "[^|]{0,12}?"}.get(script, "[a-z]{0,40}?")
+                )
             elif script == "en" and i > 0 and pattern[i - 1].isalnum():
                 out.append("[^ |]*")
             elif script == "zh":
