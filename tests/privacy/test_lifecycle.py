@@ -3,6 +3,7 @@ goes on that date, and a renewal before it keeps everything."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -189,6 +190,7 @@ def test_closing_a_childs_record_runs_the_lifecycle_for_the_child(
         say(session, s3_store, world.staff, world.school_thread),
     ]
     keys = [k for m in sent for k in keys_of(session, m)]
+    sent_ids = [m.id for m in sent]
     case = HelpRequest(
         child_id=world.child.id,
         school_id=world.school.id,
@@ -199,6 +201,7 @@ def test_closing_a_childs_record_runs_the_lifecycle_for_the_child(
     )
     session.add(case)
     session.flush()
+    case_id, child_id = case.id, world.child.id
     response = client.post(
         f"/api/v1/children/{world.child.id}/close",
         headers=factory.headers(world.staff),
@@ -214,18 +217,18 @@ def test_closing_a_childs_record_runs_the_lifecycle_for_the_child(
 
     fake_clock.advance(days=grace + 1)
     run_jobs(session, settings, s3_store)
-    assert not any(exists(session, Message, m.id) for m in sent)
+    assert not any(exists(session, Message, m) for m in sent_ids)
     assert all(s3_store.head(k) is None for k in keys)
-    child = session.get(Child, world.child.id, populate_existing=True)
-    user = session.get(User, world.child.id, populate_existing=True)
+    child = session.get(Child, child_id, populate_existing=True)
+    user = session.get(User, child_id, populate_existing=True)
     assert child is not None
     assert child.given_name == ""
     assert child.left_at is not None
     assert user is not None
     assert user.display_name == ""
     assert user.disabled_at is not None
-    assert exists(session, HelpRequest, case.id), "help cases follow safeguarding retention"
-    erasure = session.get(Erasure, response.json()["id"], populate_existing=True)
+    assert exists(session, HelpRequest, case_id), "help cases follow safeguarding retention"
+    erasure = session.get(Erasure, uuid.UUID(response.json()["id"]), populate_existing=True)
     assert erasure is not None
     assert erasure.done_at is not None
     assert erasure.counts["messages"] == 3
