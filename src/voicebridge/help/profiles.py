@@ -26,6 +26,7 @@ from voicebridge.help.models import (
 )
 from voicebridge.help.routing import REROUTE
 from voicebridge.jobs import service as jobs
+from voicebridge.privacy import audit
 
 
 def _check(
@@ -160,12 +161,22 @@ def decide(
         profile.on_duty = False
     session.add(profile)
     session.flush()
+    audit.record(
+        session,
+        moderator,
+        "approve" if verified else "reject",
+        "psychologist",
+        profile.user_id,
+        supervisor=profile.is_supervisor,
+    )
     if not verified:
-        release_cases(session, profile)
+        release_cases(session, profile, by=moderator.id)
     return profile
 
 
-def release_cases(session: Session, profile: PsychologistProfile) -> int:
+def release_cases(
+    session: Session, profile: PsychologistProfile, by: uuid.UUID | None = None
+) -> int:
     """A volunteer who is no longer verified hands back every open case and offer.
 
     The children's requests go back to the queue (rerouted by a job in this
@@ -193,6 +204,16 @@ def release_cases(session: Session, profile: PsychologistProfile) -> int:
         request.psychologist_id = None
         session.add(request)
         escalation.alert(session, request, supervisors, "psychologist-withdrawn")
+        if by is not None:
+            audit.record(
+                session,
+                by,
+                "reassign",
+                "help_request",
+                request.id,
+                school_id=request.school_id,
+                released_by=str(profile.user_id),
+            )
     profile.open_cases = 0
     session.add(profile)
     session.flush()

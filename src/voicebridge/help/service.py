@@ -28,6 +28,7 @@ from voicebridge.help.models import (
     UrgencyChange,
 )
 from voicebridge.jobs import service as jobs
+from voicebridge.privacy import audit
 from voicebridge.schools.models import Child
 
 
@@ -350,6 +351,14 @@ def review_message(
     message.reviewed_by = reviewer.id
     message.reviewed_at = clock.now()
     session.add(message)
+    audit.record(
+        session,
+        reviewer,
+        "approve" if release else "reject",
+        "help_message",
+        message.id,
+        request=str(message.request_id),
+    )
     if release:
         request = session.get(HelpRequest, message.request_id)
         if request is not None and request.first_response_at is None:
