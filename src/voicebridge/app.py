@@ -33,6 +33,7 @@ from voicebridge.notifications.router import router as notifications_router
 from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
+from voicebridge.privacy.router import router as privacy_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
@@ -56,6 +57,7 @@ def api_router() -> APIRouter:
     api.include_router(messages_router)
     api.include_router(notifications_router)
     api.include_router(notifications_admin_router)
+    api.include_router(privacy_router)
     return api
 
 

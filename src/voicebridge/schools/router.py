@@ -162,7 +162,11 @@ def list_classes(school: ViewableSchool, session: SessionDep) -> list[ClassPubli
 
 @router.post("/schools/{school_id}/children", status_code=status.HTTP_201_CREATED)
 def enrol_child(
-    body: ChildEnrol, school: ManagedSchool, session: SessionDep, passwords: PasswordsDep
+    body: ChildEnrol,
+    school: ManagedSchool,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    passwords: PasswordsDep,
 ) -> ChildPublic:
     child = service.enrol_child(
         session,
@@ -173,6 +177,7 @@ def enrol_child(
         class_id=body.class_id,
         birth_year=body.birth_year,
         pin=body.pin,
+        by=principal.id,
     )
     return _child_out(child)
 
@@ -203,9 +208,13 @@ def update_child(body: ChildUpdate, child: ManagedChild, session: SessionDep) ->
 
 @router.post("/children/{child_id}/pin")
 def reset_pin(
-    body: PinReset, child: ManagedChild, session: SessionDep, passwords: PasswordsDep
+    body: PinReset,
+    child: ManagedChild,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    passwords: PasswordsDep,
 ) -> ChildPublic:
-    return _child_out(service.reset_pin(session, passwords, child, body.pin))
+    return _child_out(service.reset_pin(session, passwords, child, body.pin, principal.id))
 
 
 @router.post("/schools/{school_id}/devices", status_code=status.HTTP_201_CREATED)
