@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
 from voicebridge.notifications.config import NotificationSettings
+from voicebridge.transcripts.config import TranscriptSettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
 DATA_DIR_NAME = "voicebridge-data"
@@ -181,6 +182,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

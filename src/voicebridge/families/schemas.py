@@ -7,7 +7,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicebridge.families.models import Relation
 
-CONSENT_PURPOSES = ("voice_messages", "stories", "school_contact", "help_requests")
+CONSENT_PURPOSES = ("voice_messages", "stories", "school_contact", "help_requests", "transcripts")
+# The consent notice, one line per purpose, as the guardian reads it before agreeing.
+CONSENT_NOTICE = {
+    "voice_messages": "Voice messages between you and the child are kept and played.",
+    "stories": "Stories you record may be played to the child.",
+    "school_contact": "The child's school may send you voice messages.",
+    "help_requests": "The child may ask volunteer psychologists for help.",
+    "transcripts": "Your family's voice messages are turned into text by a program on our own "
+    "server, shown to you and the child and searchable by you both; the text is deleted with "
+    "the message, or when you withdraw this consent. The text can be wrong.",
+}
 
 
 class InvitationCreate(BaseModel):
@@ -35,7 +45,13 @@ class InvitationIssued(InvitationPublic):
 
 class ConsentIn(BaseModel):
     notice_version: str = Field(min_length=1, max_length=40, examples=["2026-09"])
-    purposes: list[str] = Field(min_length=1, max_length=10, examples=[["voice_messages"]])
+    purposes: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        examples=[["voice_messages"]],
+        description="What the guardian agreed to: "
+        + " ".join(f"`{k}`: {v}" for k, v in CONSENT_NOTICE.items()),
+    )
     retention_days: int = Field(ge=1, le=3650)
     agreed: bool = Field(description="The guardian ticked the consent box")
 

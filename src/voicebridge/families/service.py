@@ -18,6 +18,7 @@ from voicebridge.families.models import Consent, GuardianLink, Invitation, Relat
 from voicebridge.families.schemas import CONSENT_PURPOSES
 from voicebridge.notifications import events as notify
 from voicebridge.schools.models import Child, School
+from voicebridge.transcripts import store as transcripts
 
 REDEEM_SCOPE = "redeem"
 # No 0/O/1/I/L: codes are read aloud and typed on cheap phones.
@@ -195,6 +196,8 @@ def withdraw_consent(session: Session, link: GuardianLink) -> GuardianLink:
     ).all():
         consent.withdrawn_at = now
         session.add(consent)
+    # No new transcripts (the job asks for consent again) and none of the old ones.
+    transcripts.forget_family(session, link.child_id, link.guardian_id)
     session.flush()
     return link
 

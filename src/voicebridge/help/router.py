@@ -24,6 +24,7 @@ from voicebridge.help.deps import (
 )
 from voicebridge.help.models import (
     Category,
+    HelpMessage,
     HelpRequest,
     PsychologistProfile,
     Urgency,
@@ -53,12 +54,27 @@ from voicebridge.help.schemas import (
     VerificationDecision,
 )
 from voicebridge.schools.models import Child
+from voicebridge.transcripts import store as transcript_store
+from voicebridge.transcripts.help import heard_by_person
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 router = APIRouter(tags=["help"])
 
 
-def _out(session: SessionDep, request: HelpRequest, *, identity: bool = False) -> RequestPublic:
-    """The child's name only for those who must act on it: the school and supervisors."""
+def _out(
+    session: SessionDep, request: HelpRequest, *, identity: bool = False, for_child: bool = False
+) -> RequestPublic:
+    """The child's name only for those who must act on it: the school and supervisors.
+
+    The adults on the case see the machine-made transcript next to the recording.
+    """
+    transcript, not_yet_heard = None, False
+    if request.audio_asset_id is not None:
+        row = transcript_store.for_assets(session, [request.audio_asset_id]).get(
+            request.audio_asset_id
+        )
+        transcript = None if for_child else TranscriptPublic.of(row)
+        not_yet_heard = row is None and not heard_by_person(session, request.id)
     name = None
     if identity:
         child = session.get(Child, request.child_id)
@@ -78,6 +94,8 @@ def _out(session: SessionDep, request: HelpRequest, *, identity: bool = False) -
         closed_at=request.closed_at,
         child_name=name,
         school_id=request.school_id if identity else None,
+        transcript=transcript,
+        not_yet_heard=not_yet_heard,
     )
 
 
@@ -113,7 +131,7 @@ def create_request(
     )
     show = nobody or request.urgency is Urgency.critical
     return RequestCreated(
-        request=_out(session, request),
+        request=_out(session, request, for_child=True),
         nobody_on_duty=nobody,
         crisis_resources=service.crisis_resources(settings.help) if show else [],
     )
@@ -131,7 +149,7 @@ def list_requests(principal: CurrentPrincipal, session: SessionDep) -> list[Requ
         rows = service.cases_of(session, user.id)
     else:
         raise Forbidden("Help requests are private to the child and their psychologist")
-    return [_out(session, r) for r in rows]
+    return [_out(session, r, for_child=user.role is Role.child) for r in rows]
 
 
 @router.get("/help/requests/{request_id}")
@@ -140,7 +158,7 @@ def get_request(
 ) -> RequestPublic:
     service.log_access(session, request.id, principal.id, "read_request")
     identity = principal.role is Role.staff or policy.is_supervisor(session, principal.user)
-    return _out(session, request, identity=identity)
+    return _out(session, request, identity=identity, for_child=principal.role is Role.child)
 
 
 @router.post("/help/requests/{request_id}/accept")
@@ -167,10 +185,22 @@ def decline(
 def messages(
     request: ReadableCase, principal: CurrentPrincipal, session: SessionDep
 ) -> list[MessagePublic]:
-    rows = service.messages_for(
-        session, request, principal.user, child_view=principal.role is Role.child
-    )
-    return [MessagePublic.model_validate(m) for m in rows]
+    child_view = principal.role is Role.child
+    rows = service.messages_for(session, request, principal.user, child_view=child_view)
+    return _messages_out(session, rows, transcripts=not child_view)
+
+
+def _messages_out(
+    session: SessionDep, rows: list[HelpMessage], *, transcripts: bool = True
+) -> list[MessagePublic]:
+    found = transcript_store.for_assets(session, [m.audio_asset_id for m in rows])
+    out = []
+    for m in rows:
+        item = MessagePublic.model_validate(m)
+        if transcripts and m.audio_asset_id is not None:
+            item.transcript = TranscriptPublic.of(found.get(m.audio_asset_id))
+        out.append(item)
+    return out
 
 
 @router.post("/help/requests/{request_id}/messages", status_code=status.HTTP_201_CREATED)
@@ -240,7 +270,7 @@ def decide_referral(
 
 @router.get("/help/review/messages")
 def held(_: SupervisorPrincipal, session: SessionDep) -> list[MessagePublic]:
-    return [MessagePublic.model_validate(m) for m in service.held_messages(session)]
+    return _messages_out(session, service.held_messages(session))
 
 
 @router.post("/help/review/messages/{message_id}")

@@ -18,6 +18,7 @@ from voicebridge.help.models import (
     Urgency,
     Verification,
 )
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 
 class Window(BaseModel):
@@ -106,6 +107,14 @@ class RequestPublic(BaseModel):
     closed_at: datetime | None = None
     child_name: str | None = None
     school_id: uuid.UUID | None = None
+    transcript: TranscriptPublic | None = Field(
+        default=None,
+        description="Machine-made transcript of the recording, for the adults on the case; "
+        "the recording stays the record",
+    )
+    not_yet_heard: bool = Field(
+        default=False, description="A recording nobody has played or transcribed yet"
+    )
 
 
 class RequestCreated(BaseModel):
@@ -137,6 +146,7 @@ class MessagePublic(BaseModel):
     state: MessageState
     held_reasons: list[str] = Field(default_factory=list)
     created_at: datetime
+    transcript: TranscriptPublic | None = None
 
 
 class UrgencyChange(BaseModel):

@@ -1,0 +1,79 @@
+"""What a transcript does in a help case: it can only raise urgency, and a raise re-routes.
+
+Stand-in until issue 9b's transcript hook lands on main: the same triage as
+typed text (``help.triage``), and the existing raise path of ``help.service``,
+which re-runs routing (a critical raise broadcasts to everyone on duty and
+alerts the supervisors; an assigned case escalates to them).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlmodel import Session, col, select
+
+from voicebridge import clock
+from voicebridge.help import service, triage
+from voicebridge.help.config import HelpSettings
+from voicebridge.help.models import (
+    CaseAccessLog,
+    HelpMessage,
+    HelpRequest,
+    MessageState,
+    RequestState,
+    Urgency,
+)
+
+log = logging.getLogger(__name__)
+
+
+def heard_by_person(session: Session, request_id: uuid.UUID) -> bool:
+    """Whether anyone has played the case's recordings (a ``play*`` access-log row)."""
+    return (
+        session.exec(
+            select(CaseAccessLog.id).where(
+                CaseAccessLog.request_id == request_id,
+                col(CaseAccessLog.action).startswith("play"),
+            )
+        ).first()
+        is not None
+    )
+
+
+def raise_urgency_from_transcript(
+    session: Session, settings: HelpSettings, request: HelpRequest, text: str
+) -> Urgency | None:
+    """The new urgency when the transcript's words call for more than the request has."""
+    if request.state is RequestState.closed:
+        return None
+    found = triage.raised(request.urgency, triage.scan_risk(triage.load(settings), text))
+    if found is None:
+        return None
+    log.warning(
+        "transcript raised a help request's urgency",
+        extra={"request": str(request.id), "from": request.urgency.value, "to": found.value},
+    )
+    service.raise_urgency(session, settings, request, found)
+    return found
+
+
+def screen_volunteer_message(session: Session, message: HelpMessage, text: str | None) -> None:
+    """A volunteer's voice reaches the child only after its words passed the contact filter."""
+    if message.state is not MessageState.processing:
+        return
+    reasons = triage.contact_details(text)
+    if text is None:
+        # No transcript could be made: a supervisor listens before the child does.
+        reasons = ["not_transcribed"]
+    if reasons:
+        message.state = MessageState.held_for_review
+        message.held_reasons = reasons
+    else:
+        message.state = MessageState.visible
+        request = session.get(HelpRequest, message.request_id)
+        if request is not None and request.first_response_at is None:
+            request.first_response_at = clock.now()
+            session.add(request)
+    session.add(message)
+    session.flush()
