@@ -165,7 +165,8 @@ def test_a_psychologists_spoken_phone_number_is_held_for_a_supervisor(
 ) -> None:
     live = with_asr
     recording = speech.recording(
-        tmp_path / "reply.wav", ["你好，我是王老师。", "我的手机号是13912345678，你可以打给我。"]
+        tmp_path / "reply.wav",
+        ["你好，我是王老师。", "我的手机号是一三九，一二三四，五六七八。", "你可以打给我。"],
     )
     headers, team, _ = _world(live)
     created = live.client.post(

@@ -58,11 +58,26 @@ def raise_urgency_from_transcript(
     return found
 
 
+# Spoken numbers are often written in Chinese numerals; the contact filter reads digits.
+_NUMERALS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
+
+
+def spoken_contact_details(text: str | None) -> list[str]:
+    """The contact filter on a transcript, and on it with spoken numerals read as digits."""
+    if not text:
+        return []
+    found = triage.contact_details(text)
+    for kind in triage.contact_details(text.translate(_NUMERALS)):
+        if kind not in found:
+            found.append(kind)
+    return found
+
+
 def screen_volunteer_message(session: Session, message: HelpMessage, text: str | None) -> None:
     """A volunteer's voice reaches the child only after its words passed the contact filter."""
     if message.state is not MessageState.processing:
         return
-    reasons = triage.contact_details(text)
+    reasons = spoken_contact_details(text)
     if text is None:
         # No transcript could be made: a supervisor listens before the child does.
         reasons = ["not_transcribed"]

@@ -56,7 +56,7 @@ def slot(settings: Settings) -> Iterator[bool]:
     yield False
 
 
-def _subject(ctx: JobContext, asset_id: uuid.UUID) -> tuple[AudioAsset, Subject] | None:
+def _subject(ctx: JobContext, asset_id: uuid.UUID) -> tuple[AudioAsset, Subject, str] | None:
     with Session(ctx.engine, expire_on_commit=False) as session:
         asset = session.get(AudioAsset, asset_id)
         if asset is None or asset.state is not AssetState.ready or asset.playable_key is None:
@@ -65,7 +65,9 @@ def _subject(ctx: JobContext, asset_id: uuid.UUID) -> tuple[AudioAsset, Subject]
             return None  # a retried job whose first run committed
         # Asked again now: consent may have been withdrawn, the message deleted.
         subject = service.subject_of(session, asset)
-        return (asset, subject) if subject is not None else None
+        if subject is None:
+            return None
+        return asset, subject, service.prompt_context(session, asset, subject)
 
 
 def _untranscribable(ctx: JobContext, asset_id: uuid.UUID) -> None:
@@ -80,7 +82,7 @@ def transcribe(ctx: JobContext, payload: dict[str, object]) -> None:
     found = _subject(ctx, asset_id)
     if found is None:
         return
-    asset, subject = found
+    asset, subject, context = found
     settings: Settings = ctx.settings
     try:
         engine = asr.engine(settings)
@@ -88,7 +90,7 @@ def transcribe(ctx: JobContext, payload: dict[str, object]) -> None:
         log.warning("transcription unavailable", extra={"asset": str(asset_id)})
         _untranscribable(ctx, asset_id)
         raise PermanentJobError(str(exc)) from exc
-    prompt = asr.initial_prompt(settings.transcripts, service.PROMPT_CONTEXT[subject])
+    prompt = asr.initial_prompt(settings.transcripts, context)
     with slot(settings) as held:
         if not held:
             raise Reschedule(clock.now() + SLOT_RETRY)

@@ -34,6 +34,19 @@ PROMPT_CONTEXT = {
 }
 
 
+def prompt_context(session: Session, asset: AudioAsset, subject: Subject) -> str:
+    """Which initial prompt: a child's risk phrases, a volunteer's contact details, family."""
+    if subject is Subject.help_message:
+        message = session.exec(
+            select(HelpMessage).where(HelpMessage.audio_asset_id == asset.id)
+        ).first()
+        if message is not None and not message.from_child:
+            # Never the risk phrases here: on unclear audio the decoder may write its
+            # prompt back, and a volunteer's message is screened for contact details.
+            return "volunteer"
+    return PROMPT_CONTEXT[subject]
+
+
 def family_consents(session: Session, child_id: uuid.UUID, guardian_id: uuid.UUID | None) -> bool:
     """The guardian's current consent for this child is in force and lists transcripts."""
     if guardian_id is None:
