@@ -157,6 +157,9 @@ def redeem(
             retention_days=retention_days,
         )
     )
+    if "transcripts" not in purposes:
+        # A renewed consent without transcripts ends them, old ones included.
+        transcripts.forget_family(session, child.id, guardian.id)
     throttle.clear(session, REDEEM_SCOPE, key)
     session.flush()
     notify.invitation_redeemed(session, invitation, guardian, link)
