@@ -1,7 +1,7 @@
 """transcripts: machine-made transcripts of recordings; job priority
 
 Revision ID: 0020_transcripts
-Revises: 0012_notifications
+Revises: 0018_lifecycle
 Create Date: 2026-11-29 00:10:00
 """
 
@@ -15,7 +15,7 @@ import voicebridge.db
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0020_transcripts"
-down_revision: str | Sequence[str] | None = "0012_notifications"
+down_revision: str | Sequence[str] | None = "0018_lifecycle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

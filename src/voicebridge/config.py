@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
 from voicebridge.notifications.config import NotificationSettings
+from voicebridge.privacy.config import PrivacySettings
 from voicebridge.transcripts.config import TranscriptSettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
@@ -182,6 +183,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
     @model_validator(mode="after")

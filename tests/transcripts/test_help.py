@@ -125,7 +125,7 @@ def test_spoken_risk_after_50_seconds_makes_the_request_critical_and_broadcasts(
     assert body["audio_asset_id"] is not None
     assert body["transcript"]["machine_made"] is True
     assert "Machine-made" in body["transcript"]["label"]
-    assert body["not_yet_heard"] is False
+    assert body["not_yet_heard"] is True  # a machine listened, no person yet
     # The child's own view shows no transcript.
     mine = live.client.get(f"/api/v1/help/requests/{request_id}", headers=headers).json()
     assert mine["transcript"] is None

@@ -8,16 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from voicebridge.families.models import Relation
 
 CONSENT_PURPOSES = ("voice_messages", "stories", "school_contact", "help_requests", "transcripts")
-# The consent notice, one line per purpose, as the guardian reads it before agreeing.
-CONSENT_NOTICE = {
-    "voice_messages": "Voice messages between you and the child are kept and played.",
-    "stories": "Stories you record may be played to the child.",
-    "school_contact": "The child's school may send you voice messages.",
-    "help_requests": "The child may ask volunteer psychologists for help.",
-    "transcripts": "Your family's voice messages are turned into text by a program on our own "
-    "server, shown to you and the child and searchable by you both; the text is deleted with "
-    "the message, or when you withdraw this consent. The text can be wrong.",
-}
 
 
 class InvitationCreate(BaseModel):
@@ -49,8 +39,8 @@ class ConsentIn(BaseModel):
         min_length=1,
         max_length=10,
         examples=[["voice_messages"]],
-        description="What the guardian agreed to: "
-        + " ".join(f"`{k}`: {v}" for k, v in CONSENT_NOTICE.items()),
+        description="Purposes of the notice the guardian agreed to (`GET` the notice for "
+        "their wording); `transcripts` is optional and needs notice 2026-11 or later",
     )
     retention_days: int = Field(ge=1, le=3650)
     agreed: bool = Field(description="The guardian ticked the consent box")
@@ -81,6 +71,11 @@ class LinkPublic(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     consent: ConsentPublic | None
+    erasure_due_at: datetime | None = Field(
+        default=None,
+        description="When this guardian's conversation with the child will be deleted "
+        "(after a withdrawal or revocation); consenting again before then keeps it",
+    )
 
 
 class RevokeRequest(BaseModel):
@@ -95,3 +90,7 @@ class LinkedChild(BaseModel):
     school_id: uuid.UUID
     school_name: str
     relation: Relation
+    consent_needed: bool = Field(
+        default=False,
+        description="The consent notice changed since this guardian consented; ask again",
+    )

@@ -1,23 +1,20 @@
 """What a transcript does in a help case: it can only raise urgency, and a raise re-routes.
 
-Stand-in until issue 9b's transcript hook lands on main: the same triage as
-typed text (``help.triage``), and the existing raise path of ``help.service``,
-which re-runs routing (a critical raise broadcasts to everyone on duty and
-alerts the supervisors; an assigned case escalates to them).
+The same triage as typed text (``help.triage``) through ``help.service``'s raise
+path, which re-runs routing: a critical raise broadcasts to everyone on duty and
+alerts every supervisor; an assigned case escalates to them.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from voicebridge import clock
 from voicebridge.help import service, triage
 from voicebridge.help.config import HelpSettings
 from voicebridge.help.models import (
-    CaseAccessLog,
     HelpMessage,
     HelpRequest,
     MessageState,
@@ -28,33 +25,34 @@ from voicebridge.help.models import (
 log = logging.getLogger(__name__)
 
 
-def heard_by_person(session: Session, request_id: uuid.UUID) -> bool:
-    """Whether anyone has played the case's recordings (a ``play*`` access-log row)."""
-    return (
-        session.exec(
-            select(CaseAccessLog.id).where(
-                CaseAccessLog.request_id == request_id,
-                col(CaseAccessLog.action).startswith("play"),
-            )
-        ).first()
-        is not None
-    )
-
-
 def raise_urgency_from_transcript(
     session: Session, settings: HelpSettings, request: HelpRequest, text: str
 ) -> Urgency | None:
-    """The new urgency when the transcript's words call for more than the request has."""
+    """The transcript of the child's recorded request, through issue 9's hook: the same
+    triage as typed words, only ever up, a raise re-routes. The new urgency, or None."""
+    if request.state is RequestState.closed:
+        return None
+    before = request.urgency
+    found = service.apply_transcript(session, settings, request, text)
+    if found is not None:
+        log.warning(
+            "transcript raised a help request's urgency",
+            extra={"request": str(request.id), "from": before.value, "to": found.value},
+        )
+    return found
+
+
+def raise_urgency_from_voice_message(
+    session: Session, settings: HelpSettings, request: HelpRequest, text: str
+) -> Urgency | None:
+    """A child's voice message in the case: triaged like a typed one, only ever up."""
     if request.state is RequestState.closed:
         return None
     found = triage.raised(request.urgency, triage.scan_risk(triage.load(settings), text))
-    if found is None:
-        return None
-    log.warning(
-        "transcript raised a help request's urgency",
-        extra={"request": str(request.id), "from": request.urgency.value, "to": found.value},
-    )
-    service.raise_urgency(session, settings, request, found)
+    if found is not None:
+        service.raise_urgency(
+            session, settings, request, found, "triage: risk words in a voice message"
+        )
     return found
 
 

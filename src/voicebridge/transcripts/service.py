@@ -19,7 +19,11 @@ from voicebridge.help.models import HelpMessage, HelpRequest
 from voicebridge.jobs import service as jobs
 from voicebridge.messages.models import Message, Thread, ThreadKind
 from voicebridge.transcripts import engine as asr
-from voicebridge.transcripts.help import raise_urgency_from_transcript, screen_volunteer_message
+from voicebridge.transcripts.help import (
+    raise_urgency_from_transcript,
+    raise_urgency_from_voice_message,
+    screen_volunteer_message,
+)
 from voicebridge.transcripts.models import Subject, Transcript
 
 log = logging.getLogger(__name__)
@@ -130,7 +134,7 @@ def apply(session: Session, settings: Settings, transcript: Transcript) -> None:
         if message.from_child:
             request = session.get(HelpRequest, message.request_id)
             if request is not None:
-                raise_urgency_from_transcript(session, settings.help, request, transcript.text)
+                raise_urgency_from_voice_message(session, settings.help, request, transcript.text)
         else:
             screen_volunteer_message(session, message, transcript.text)
 
