@@ -5,7 +5,7 @@ bug or a careless operator's statement cannot quietly rewrite the trail (a
 superuser can still drop the trigger; the hash chain shows what they did).
 
 Revision ID: 0018_lifecycle
-Revises: 0012_notifications
+Revises: 0016_help_safety
 Create Date: 2026-11-29 00:00:00
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 import voicebridge.db
 
 revision: str = "0018_lifecycle"
-down_revision: str | Sequence[str] | None = "0012_notifications"
+down_revision: str | Sequence[str] | None = "0016_help_safety"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

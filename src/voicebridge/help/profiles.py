@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import Role, User
+from voicebridge.config import get_settings
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
-from voicebridge.help import escalation, triage
+from voicebridge.help import duty, escalation, routing, triage
 from voicebridge.help.config import HelpSettings
 from voicebridge.help.models import (
     Category,
@@ -121,15 +122,26 @@ def update(
     return profile
 
 
-def set_duty(session: Session, profile: PsychologistProfile, on_duty: bool) -> PsychologistProfile:
+def set_duty(
+    session: Session,
+    profile: PsychologistProfile,
+    on_duty: bool,
+    settings: HelpSettings | None = None,
+) -> PsychologistProfile:
+    """On: waiting requests reach the newcomer. Off: their pending offers go to others now."""
     if on_duty and profile.verification is not Verification.verified:
         raise Conflict("A moderator has to verify you before you go on duty")
+    if not on_duty:
+        # Locks first, in the same order every router takes them.
+        routing.lock_present(session, {profile.user_id})
     profile.on_duty = on_duty
     session.add(profile)
     session.flush()
     if on_duty:
         # Waiting requests (critical ones especially) reach the newcomer now.
         jobs.enqueue(session, REROUTE, {}, dedupe_key="help:reroute")
+    else:
+        duty.withdraw_offers_of(session, settings or get_settings().help, profile.user_id)
     return profile
 
 

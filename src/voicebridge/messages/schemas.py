@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, model_validator
 
 from voicebridge.messages.models import MessageState, ThreadKind
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 MAX_SEGMENTS_PER_REPORT = 500
 
@@ -47,12 +48,17 @@ class MessagePublic(BaseModel):
     # Shown only to the sender, from the asset's failure, e.g. "not-audio".
     failure_type: str | None = None
     failure_detail: str | None = None
+    # Shown only to the sender: the upload's Asset-Id header, so an app's outbox
+    # can tell which of its uploads became this message.
+    asset_id: uuid.UUID | None = None
     duration_ms: int | None
     created_at: datetime
     ready_at: datetime | None
     # The caller's own resume point and whether they have heard it at all.
     position_ms: int = 0
     heard: bool = False
+    # Only where the guardian consented to transcripts; labelled machine-made.
+    transcript: TranscriptPublic | None = None
 
 
 class MessageDetail(MessagePublic):
