@@ -562,6 +562,10 @@ def test_list_and_queue_reads_are_logged_and_offers_hide_words_until_accepted(
     assert client.get(log, headers=admin).status_code == 200
     assert client.get(log, headers=h).status_code == 403
     assert client.get(log, params={"cursor": "nonsense"}, headers=sh).status_code == 422
+    naive = clock.now().replace(tzinfo=None).isoformat()
+    assert client.get(log, params={"until": naive}, headers=sh).status_code == 200
+    absurd = "0001-01-01T00:00:00+05:00"
+    assert client.get(log, params={"since": absurd}, headers=sh).status_code == 422
 
 
 def _unused(*_: Any) -> None:
