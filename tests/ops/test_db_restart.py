@@ -27,7 +27,7 @@ from voicebridge.migrate import upgrade
 def private_pg(tmp_path: Path) -> Iterator[Any]:
     import pgserver
 
-    server = pgserver.get_server(str(tmp_path / "pg"), cleanup_mode="stop")
+    server = pgserver.get_server(str(tmp_path / "pg"), cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         yield server
     finally:
@@ -60,7 +60,7 @@ def test_requests_during_a_restart_get_503_and_none_fail_after(
 
         ask("before", 5)
         # A fast shutdown ends every open connection, as a crash or failover would.
-        pgserver.pg_ctl(
+        pgserver.pg_ctl(  # type: ignore[attr-defined]
             ["stop", "-m", "fast", "-w"],
             pgdata=private_pg.pgdata,
             user=private_pg.system_user,
