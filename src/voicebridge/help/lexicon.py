@@ -248,12 +248,15 @@ class Lexicon:
 
     @staticmethod
     def _typo_of(w: str, candidate: str) -> bool:
-        """Five letters or more: one edit. Three or four: two neighbours swapped (wnat, dei);
-        a shorter word's other edits are too often another word (did/died, dad/dead)."""
+        """Five letters or more: one edit. Three or four: two neighbours swapped (wnat, dei),
+        or the word typed without its vowel (wnt, kll); a short word's other edits are too
+        often another word (did/died, dad/dead)."""
         if not _levenshtein1(w, candidate):
             return False
         if len(candidate) >= 5:
             return True
+        if len(w) < len(candidate):
+            return not any(c in "aeiouy" for c in w)
         return len(w) == len(candidate) and sorted(w) == sorted(candidate)
 
     def find(self, text: str) -> Finding | None:
