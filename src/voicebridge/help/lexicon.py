@@ -235,16 +235,17 @@ class Lexicon:
                     entries.extend((level, category, script, p) for p in phrases)
         return cls(entries, data.get("exclusions", {}), data.get("normalise", {}))
 
-    def _fix_typos(self, latin: str) -> str:
-        words = latin.split(" ")
-        for i, w in enumerate(words):
+    def _fix_typos(self, latin: str) -> list[str]:
+        """The Latin form with misspelt words replaced by the lexicon's words; one variant
+        per reading when a word could be more than one (wnt: want or went), at most 8."""
+        variants = [latin.split(" ")]
+        for i, w in enumerate(variants[0]):
             if len(w) < 3 or w in self._vocab or w in self._not_typos or not w.isalpha():
                 continue
-            for candidate in self._vocab_by_first.get(w[0], ()):
-                if self._typo_of(w, candidate):
-                    words[i] = candidate
-                    break
-        return " ".join(words)
+            readings = sorted(c for c in self._vocab_by_first.get(w[0], ()) if self._typo_of(w, c))
+            if readings:
+                variants = [[*v[:i], r, *v[i + 1 :]] for v in variants for r in readings][:8]
+        return [" ".join(v) for v in variants]
 
     @staticmethod
     def _typo_of(w: str, candidate: str) -> bool:
@@ -262,7 +263,7 @@ class Lexicon:
     def find(self, text: str) -> Finding | None:
         """The most urgent phrase in ``text``, or None."""
         f = textnorm.forms(text, extra_t2s=self.extra_t2s, slang=self.slang)
-        texts = {"zh": [(f.han, "")], "en": [(self._fix_typos(f.latin), "")]}
+        texts = {"zh": [(f.han, "")], "en": [(v, "") for v in self._fix_typos(f.latin)]}
         texts["py"] = list(f.pinyin_runs)
         blocked: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for form, regex in self._exclusions:
