@@ -19,7 +19,7 @@ from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.config import Settings
 from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import JobContext
-from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.base import ObjectInfo, ObjectStore
 from voicebridge.uploads import jobs as upload_jobs
 from voicebridge.uploads import service
 from voicebridge.uploads.jobs import (
@@ -170,7 +170,12 @@ def test_playable_check_works_through_the_table_in_batches_with_a_cursor(
         session.commit()
     heads: list[str] = []
     real_head = store.head
-    monkeypatch.setattr(store, "head", lambda key: heads.append(key) or real_head(key))
+
+    def counted_head(key: str) -> ObjectInfo | None:
+        heads.append(key)
+        return real_head(key)
+
+    monkeypatch.setattr(store, "head", counted_head)
 
     verify_playable(JobContext(committed_engine, live, store), {})
     assert len(heads) == 2  # one batch, then a follow-up job carries on from its last id
