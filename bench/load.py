@@ -2,8 +2,9 @@
 
 Run by hand: ``python bench/load.py [--users 200] [--seconds 60] [--workers 2]``.
 
-Starts SeaweedFS and ``voicebridge serve --workers N`` over the seeded
-database (no in-process job worker, as in production), then for the same
+Starts ``voicebridge serve --workers N`` over the seeded database (no
+in-process job worker, as in production; a local object store, or SeaweedFS
+with ``--s3``), then for the same
 time and the same number of concurrent users: first ``/healthz`` alone (what
 the server and this client can do at all on this machine), then the mix.
 Each virtual user is a child (70 %), a guardian (25 %) or staff (5 %) and
@@ -43,7 +44,11 @@ from typing import Any
 import _path  # noqa: F401  (puts the repository root on sys.path)
 import httpx
 from bench._uploads import ROOT, env_for, seaweed
+from seed import PLAYABLE_KEY, PLAYABLE_SIZE
 from tests.uploads.live import free_port
+
+from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.local import LocalObjectStore
 
 Record = Callable[[str, float, int], None]
 ROLES = {"child": 0.70, "guardian": 0.25, "staff": 0.05}
@@ -201,9 +206,9 @@ async def run(
 
 
 @contextlib.contextmanager
-def server(tokens: dict[str, Any], workers: int, root: Path) -> Iterator[str]:
-    with seaweed(root / "weed") as weed:
-        weed.store("bench-load").ensure_ready()
+def server(tokens: dict[str, Any], workers: int, root: Path, s3: bool) -> Iterator[str]:
+    with contextlib.ExitStack() as stack:
+        weed = stack.enter_context(seaweed(root / "weed")) if s3 else None
         env = env_for(
             root,
             tokens["database_url"],
@@ -212,6 +217,12 @@ def server(tokens: dict[str, Any], workers: int, root: Path) -> Iterator[str]:
             "bench-load",
             VOICEBRIDGE_JOBS__IN_PROCESS_WORKER="false",
         )
+        if weed is not None:
+            store: ObjectStore = weed.store("bench-load")
+            store.ensure_ready()
+        else:
+            store = LocalObjectStore(root / "objects")
+        store.put_bytes(PLAYABLE_KEY, bytes(PLAYABLE_SIZE), "audio/ogg")
         port = free_port()
         command = [
             sys.executable, "-c", "from voicebridge.cli import main; main()",
@@ -247,6 +258,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="API processes")
     parser.add_argument("--tokens", type=Path, default=Path("bench-tokens.json"))
     parser.add_argument("--base-url", help="a running server instead of starting one")
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="serve from SeaweedFS (audio answers 307 to a presigned URL) instead of a "
+        "local store (audio answers 206 with the range, streamed by the API)",
+    )
     args = parser.parse_args()
     tokens = json.loads(args.tokens.read_text())
     with contextlib.ExitStack() as stack:
@@ -254,7 +271,7 @@ def main() -> None:
             base = args.base_url
         else:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vb-load-")))
-            base = stack.enter_context(server(tokens, args.workers, root))
+            base = stack.enter_context(server(tokens, args.workers, root, args.s3))
 
         def phase(only_healthz: bool) -> dict[str, Any]:
             return asyncio.run(

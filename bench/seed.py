@@ -57,6 +57,9 @@ SIX_MONTHS = timedelta(days=182)
 TOKEN_LIFETIME = timedelta(hours=12)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/voicebridge_bench"
 TOKENS = Path("bench-tokens.json")
+# Every seeded recording plays one object, which bench/load.py puts in its store.
+PLAYABLE_KEY = "audio/seed/shared.opus"
+PLAYABLE_SIZE = 180_000
 
 Row = Sequence[Any]
 
