@@ -1,7 +1,7 @@
 """performance: indexes for the listening hour, and a write lease on uploads
 
 Revision ID: 0019_performance
-Revises: 0018_lifecycle
+Revises: 0020_transcripts
 Create Date: 2026-11-29 00:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import voicebridge.db
 
 revision: str = "0019_performance"
-down_revision: str | Sequence[str] | None = "0018_lifecycle"
+down_revision: str | Sequence[str] | None = "0020_transcripts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
