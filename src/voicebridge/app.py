@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from voicebridge.accounts.router import router as accounts_router
+from voicebridge.auth.keys import load as load_keys
 from voicebridge.auth.passwords import Passwords
 from voicebridge.auth.router import router as auth_router
 from voicebridge.config import Settings, get_settings
@@ -44,17 +45,27 @@ from voicebridge.uploads.router import router as uploads_router
 API_PREFIX = "/api/v1"
 
 
+ROUTERS = (
+    auth_router,
+    accounts_router,
+    schools_router,
+    families_router,
+    help_router,
+    stories_router,
+    storyboxes_router,
+    moderation_router,
+    uploads_router,
+    jobs_router,
+    messages_router,
+    notifications_router,
+    notifications_admin_router,
+)
+
+
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, accounts_router, schools_router, families_router, help_router):
+    for router in ROUTERS:
         api.include_router(router)
-    for router in (stories_router, storyboxes_router, moderation_router):
-        api.include_router(router)
-    for router in (uploads_router, jobs_router):
-        api.include_router(router)
-    api.include_router(messages_router)
-    api.include_router(notifications_router)
-    api.include_router(notifications_admin_router)
     return api
 
 
@@ -103,6 +114,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    load_keys(settings)
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.store = store or make_store(settings.storage)
     app.state.passwords = Passwords(settings.auth)
@@ -111,7 +123,7 @@ def create_app(
         NotificationCollector(app.state.engine),
     ]
     install_error_handlers(app)
-    install_idempotency(app)
+    install_idempotency(app, API_PREFIX, ROUTERS)
     app.add_middleware(TextGuard)
     install_middleware(app)
     install_docs(app)

@@ -52,6 +52,7 @@ from voicebridge.help.schemas import (
     UrgencyChange,
     VerificationDecision,
 )
+from voicebridge.openapi import problems
 from voicebridge.schools.models import Child
 
 router = APIRouter(tags=["help"])
@@ -97,7 +98,7 @@ def options(_: CurrentPrincipal, settings: SettingsDep) -> Options:
     )
 
 
-@router.post("/help/requests", status_code=status.HTTP_201_CREATED)
+@router.post("/help/requests", status_code=status.HTTP_201_CREATED, responses=problems(429))
 def create_request(
     body: RequestCreate, principal: ChildPrincipal, session: SessionDep, settings: SettingsDep
 ) -> RequestCreated:
@@ -110,6 +111,7 @@ def create_request(
         not_safe=body.not_safe,
         text=body.text,
         language=body.language,
+        hourly_limit=settings.limits.help_requests_per_child_hour,
     )
     show = nobody or request.urgency is Urgency.critical
     return RequestCreated(
