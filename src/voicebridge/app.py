@@ -34,6 +34,7 @@ from voicebridge.notifications.router import router as notifications_router
 from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
+from voicebridge.privacy.router import router as privacy_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
@@ -41,6 +42,7 @@ from voicebridge.stories.box_router import router as storyboxes_router
 from voicebridge.stories.router import moderation as moderation_router
 from voicebridge.stories.router import router as stories_router
 from voicebridge.uploads.router import router as uploads_router
+from voicebridge.webapp import install as install_webapp
 
 API_PREFIX = "/api/v1"
 
@@ -59,6 +61,7 @@ ROUTERS = (
     messages_router,
     notifications_router,
     notifications_admin_router,
+    privacy_router,
 )
 
 
@@ -130,4 +133,5 @@ def create_app(
     install_openapi(app)
     app.include_router(ops_router)
     app.include_router(api_router())
+    install_webapp(app)
     return app

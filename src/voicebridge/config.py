@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
 from voicebridge.notifications.config import NotificationSettings
+from voicebridge.privacy.config import PrivacySettings
 
 DATA_DIR_NAME = "voicebridge-data"
 
@@ -255,6 +256,7 @@ class Settings(BaseSettings):
     ops: OpsSettings = Field(default_factory=OpsSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

@@ -20,6 +20,7 @@ from voicebridge.accounts.models import Role, User
 from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from voicebridge.privacy import audit
 from voicebridge.schools.models import Child, School
 from voicebridge.stories.models import (
     Chapter,
@@ -71,6 +72,7 @@ def verify_narrator(
     profile.verified_by, profile.verified_at = moderator.id, clock.now()
     session.add(profile)
     session.flush()
+    audit.record(session, moderator, "approve" if verified else "reject", "narrator", user_id)
     return profile
 
 
@@ -226,6 +228,7 @@ def review(
     story.reviewed_by, story.reviewed_at = moderator.id, clock.now()
     session.add(story)
     session.flush()
+    audit.record(session, moderator, "approve" if approve else "reject", "story", story.id)
     return story
 
 
