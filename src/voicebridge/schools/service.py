@@ -144,6 +144,16 @@ def invite_staff(
     )
     session.add(invitation)
     session.flush()
+    audit.record(
+        session,
+        invited_by,
+        "invitation",
+        "staff_invitation",
+        invitation.id,
+        school_id=school.id,
+        invitee=str(user.id),
+        role=role.value,
+    )
     return invitation
 
 
