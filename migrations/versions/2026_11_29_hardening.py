@@ -2,7 +2,7 @@
 counters, phone verification codes, staff invitations, PIN alerts
 
 Revision ID: 0017_hardening
-Revises: 0018_lifecycle
+Revises: 0020_transcripts
 Create Date: 2026-11-29 00:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import voicebridge.db
 
 revision: str = "0017_hardening"
-down_revision: str | Sequence[str] | None = "0018_lifecycle"
+down_revision: str | Sequence[str] | None = "0020_transcripts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicebridge.help.config import HelpSettings
 from voicebridge.notifications.config import NotificationSettings
 from voicebridge.privacy.config import PrivacySettings
+from voicebridge.transcripts.config import TranscriptSettings
 
 DATA_DIR_NAME = "voicebridge-data"
 
@@ -257,6 +258,7 @@ class Settings(BaseSettings):
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

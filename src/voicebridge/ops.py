@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import re
 import time
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from voicebridge import metrics as m
 from voicebridge.errors import problem_response
 from voicebridge.logs import request_id_var
+from voicebridge.transcripts.engine import availability
 
 log = logging.getLogger("voicebridge.http")
 # A client's own request id is echoed only when it is a plain token.
@@ -56,7 +58,12 @@ async def readyz(request: Request) -> Response:
             request,
             extra={"checks": failures},
         )
-    return Response('{"status":"ready"}', media_type="application/json")
+    # Optional parts are details, never a reason to take the service out of rotation.
+    transcription = await run_in_threadpool(availability, request.app.state.settings)
+    details = {"transcription": {"available": transcription.ready, "detail": transcription.detail}}
+    return Response(
+        json.dumps({"status": "ready", "details": details}), media_type="application/json"
+    )
 
 
 def metrics_allowed(request: Request, token: str | None) -> bool:
