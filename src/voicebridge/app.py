@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from voicebridge.accounts.router import router as accounts_router
+from voicebridge.auth.keys import load as load_keys
 from voicebridge.auth.passwords import Passwords
 from voicebridge.auth.router import router as auth_router
 from voicebridge.config import Environment, Settings, get_settings
@@ -48,18 +49,28 @@ from voicebridge.webapp import install as install_webapp
 API_PREFIX = "/api/v1"
 
 
+ROUTERS = (
+    auth_router,
+    accounts_router,
+    schools_router,
+    families_router,
+    help_router,
+    stories_router,
+    storyboxes_router,
+    moderation_router,
+    uploads_router,
+    jobs_router,
+    messages_router,
+    notifications_router,
+    notifications_admin_router,
+    privacy_router,
+)
+
+
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, accounts_router, schools_router, families_router, help_router):
+    for router in ROUTERS:
         api.include_router(router)
-    for router in (stories_router, storyboxes_router, moderation_router):
-        api.include_router(router)
-    for router in (uploads_router, jobs_router):
-        api.include_router(router)
-    api.include_router(messages_router)
-    api.include_router(notifications_router)
-    api.include_router(notifications_admin_router)
-    api.include_router(privacy_router)
     return api
 
 
@@ -111,6 +122,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    load_keys(settings)
     app.state.engine = engine or engine_for(settings.db, settings.database_url)
     app.state.store = store or make_store(settings.storage)
     app.state.passwords = Passwords(settings.auth)
@@ -120,7 +132,7 @@ def create_app(
     ]
     install_error_handlers(app)
     install_overload(app, settings.server)
-    install_idempotency(app)
+    install_idempotency(app, API_PREFIX, ROUTERS)
     app.add_middleware(TextGuard)
     install_middleware(app)
     install_docs(app)

@@ -525,3 +525,62 @@ from voicebridge.stories.cli import stories_app, storybox_app  # noqa: E402
 
 app.add_typer(stories_app, name="stories")
 app.add_typer(storybox_app, name="storybox")
+
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Sign new tokens with a fresh key; the old one verifies until its tokens expire."""
+    from voicebridge.auth.keys import rotate
+
+    settings = _settings()
+    try:
+        key = rotate(settings)
+    except ValueError as exc:
+        raise UserMistake(str(exc)) from exc
+    typer.echo(f"new signing key {key.kid}; API processes pick it up within a second")
+
+
+dev_app = typer.Typer(
+    help="Development only: shortcuts that are refused in production.", no_args_is_help=True
+)
+app.add_typer(dev_app, name="dev")
+
+
+@dev_app.command("phone-code")
+def dev_phone_code(
+    phone: Annotated[str, typer.Argument(help="The phone number, any usual spelling")],
+    purpose: Annotated[str, typer.Option(help="register or password_reset")] = "register",
+) -> None:
+    """DEVELOPMENT ONLY. Issue a one-time code for a number, as the SMS would, and print it.
+
+    For walk-throughs and tests without a phone; the development SMS backend also writes
+    every code to the server's log. Refused unless the environment is `development` and the
+    SMS backend is `log`.
+    """
+    from voicebridge.accounts.schemas import normalize_phone
+    from voicebridge.auth import phone as phones
+    from voicebridge.config import Environment
+    from voicebridge.db import make_engine
+
+    settings = _settings(create=False)
+    if (
+        settings.environment is not Environment.development
+        or settings.notifications.sms.backend != "log"
+    ):
+        raise UserMistake("`voicebridge dev` works only in development with the log SMS backend")
+    try:
+        number = normalize_phone(phone)
+        kind = phones.Purpose(purpose)
+    except ValueError as exc:
+        raise UserMistake(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            code = phones.issue(session, settings.auth, number, kind)
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(code)

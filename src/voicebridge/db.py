@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Engine, MetaData, event
@@ -130,11 +130,46 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+class _Adopter(Protocol):
+    def adopt(self, session: Session) -> None: ...
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request."""
+    """One transaction per request.
+
+    Under an ``Idempotency-Key`` the successful transaction is left open and
+    handed to the idempotency middleware, which records the answer in it and
+    commits both at once. A replay's re-check of the caller rolls back.
+    """
     engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
-        yield from transaction(session)
+    if getattr(request.state, "idempotency_recheck", False):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+        return
+    keyed: _Adopter | None = getattr(request.state, "idempotency", None)
+    if keyed is None:
+        with Session(engine, expire_on_commit=False) as session:
+            yield from transaction(session)
+        return
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    except DomainError as exc:
+        if exc.persist:
+            session.commit()
+        else:
+            session.rollback()
+        session.close()
+        raise
+    except BaseException:
+        session.rollback()
+        session.close()
+        raise
+    session.flush()
+    keyed.adopt(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -28,7 +28,14 @@ from starlette.requests import ClientDisconnect
 
 from voicebridge.accounts.models import User
 from voicebridge.config import Settings
-from voicebridge.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+from voicebridge.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
 from voicebridge.storage.base import ObjectStore, PartInfo
 from voicebridge.uploads import service, spool
 from voicebridge.uploads.models import Upload
@@ -81,12 +88,23 @@ class Ingest:
     writer: str = field(default_factory=_writer_id)
     _renewed: float = 0.0
 
-    def create(self, user_id: uuid.UUID, length: int, metadata: dict[str, str]) -> Upload:
+    def create(
+        self,
+        user_id: uuid.UUID,
+        length: int,
+        metadata: dict[str, str],
+        before_commit: Callable[[Session, Upload], None] | None = None,
+    ) -> Upload:
+        """``before_commit`` writes what must commit with the new upload (the
+        idempotency record of a keyed creation)."""
         with self.uow() as session:
             user = session.get(User, user_id)
             if user is None:
                 raise NotFound("No such user")
-            return service.create(session, self.store, self.settings, user, length, metadata)
+            upload = service.create(session, self.store, self.settings, user, length, metadata)
+            if before_commit is not None:
+                before_commit(session, upload)
+            return upload
 
     def load(self, upload_id: uuid.UUID, user_id: uuid.UUID) -> Upload:
         """The upload as really stored, finishing one whose last step a crash interrupted.
@@ -244,14 +262,27 @@ class Ingest:
             )
             self._record(upload, part)
             spool.truncate(path, 0)
+        refused = False
         with self.uow() as session:
             fresh = session.get(Upload, upload.id)
             if fresh is None:
                 raise NotFound("No such upload")
-            if fresh.completed_at is None:
+            if fresh.completed_at is None and not service.may_complete(session, fresh):
+                service.discard(
+                    session,
+                    self.store,
+                    self.settings,
+                    fresh,
+                    "not-allowed",
+                    "The sender may no longer post to this conversation",
+                )
+                refused = True
+            elif fresh.completed_at is None:
                 service.finish(session, self.store, fresh)
             upload.completed_at = fresh.completed_at
         spool.remove(path)
+        if refused:
+            raise Forbidden("You may no longer post here; the upload was discarded")
 
 
 @dataclass
@@ -361,7 +392,13 @@ async def receive_whole(
                 user = session.get(User, user_id)
                 if user is None:
                     raise NotFound("No such user")
-                asset, _ = service.start_asset(session, user, metadata, content_type)
+                asset, _ = service.start_asset(
+                    session,
+                    user,
+                    metadata,
+                    content_type,
+                    ingest.settings.limits.uploads_per_user_day,
+                )
                 asset.original_sha256 = sha.hexdigest()
                 service.mark_processing(session, asset, key, size)
                 return asset.id
