@@ -35,6 +35,10 @@ class TranscriptSettings(BaseModel):
     """Beam width of the decoder."""
     chunk_seconds: float = 25.0
     """Longest speech chunk decoded with the initial prompt (the prompt reaches 30 s)."""
+    max_seconds: float = 600.0
+    """Only the first this many seconds of a recording are transcribed, so one job stays
+    well inside the job lease and the worker's liveness probe (about 0.4 CPU-seconds
+    per second of audio); the recording itself is always there to be heard in full."""
     language: str = "zh"
     """Whisper language code of the recordings."""
     prompt_file: Path | None = None

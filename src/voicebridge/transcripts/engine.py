@@ -170,6 +170,7 @@ class FasterWhisper:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         samples = decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+        samples = samples[: int(self.conf.max_seconds * SAMPLE_RATE)]
         chunks = get_speech_timestamps(
             samples,
             VadOptions(
