@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
+from voicebridge.live.config import LiveSettings
 from voicebridge.notifications.config import NotificationSettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
@@ -181,6 +182,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

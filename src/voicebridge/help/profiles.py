@@ -25,6 +25,7 @@ from voicebridge.help.models import (
 )
 from voicebridge.help.routing import REROUTE
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 
 
 def _check(
@@ -97,6 +98,7 @@ def apply(
     profile.on_duty = False
     session.add(profile)
     session.flush()
+    live.moderation_changed(session, psychologist_id=user.id)
     return profile
 
 

@@ -25,6 +25,7 @@ from voicebridge.help.models import (
     Urgency,
 )
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 from voicebridge.schools.models import Child
 
 
@@ -70,6 +71,7 @@ def create_request(
     session.flush()
     nobody = not routing.on_duty(session, request.created_at)
     _start(session, settings, request, nobody)
+    live.queue_changed(session, request)
     return request, nobody
 
 
@@ -190,6 +192,7 @@ def post_message(
             session.add(request)
     session.add(message)
     session.flush()
+    live.case_message(session, message, request)
     return message
 
 
@@ -230,6 +233,9 @@ def review_message(
             request.first_response_at = message.reviewed_at
             session.add(request)
     session.flush()
+    request = session.get(HelpRequest, message.request_id)
+    if request is not None:
+        live.message_reviewed(session, message, request)
     return message
 
 
@@ -270,6 +276,7 @@ def close_case(
     session.flush()
     if request.psychologist_id is not None:
         routing.release_capacity(session, request.psychologist_id)
+    live.case_changed(session, request)
     jobs.enqueue(session, routing.REROUTE, {}, dedupe_key="help:reroute")
     if follow_up_on is not None and request.psychologist_id is not None:
         escalation.alert(session, request, [request.psychologist_id], "follow_up_scheduled")

@@ -20,6 +20,7 @@ from voicebridge.accounts.models import Role, User
 from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from voicebridge.live import events as live
 from voicebridge.schools.models import Child, School
 from voicebridge.stories.models import (
     Chapter,
@@ -194,6 +195,7 @@ def submit(session: Session, story: Story) -> Story:
     story.status, story.rejection_reason = StoryStatus.submitted, None
     session.add(story)
     session.flush()
+    live.moderation_changed(session, story_id=story.id)
     return story
 
 
@@ -214,6 +216,7 @@ def review(
     story.reviewed_by, story.reviewed_at = moderator.id, clock.now()
     session.add(story)
     session.flush()
+    live.story_reviewed(session, story)
     return story
 
 

@@ -23,6 +23,7 @@ from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.audio.transcode import transcode
 from voicebridge.jobs import service as jobs
 from voicebridge.jobs.registry import JobContext, PermanentJobError, job_handler
+from voicebridge.live import events as live
 from voicebridge.storage.base import ObjectStore, iter_file
 from voicebridge.uploads import service, spool
 from voicebridge.uploads.models import Upload
@@ -105,6 +106,7 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
         purpose = PURPOSES.get(current.purpose)
         if purpose is not None:
             purpose.on_ready(session, current)
+        live.upload_finished(session, current, ok=True)
         session.commit()
 
 
@@ -118,6 +120,7 @@ def _refuse(ctx: JobContext, asset_id: uuid.UUID, exc: InvalidAudio) -> None:
         service.fail_asset(session, asset, exc.slug, exc.detail)
         asset.original_key = None
         session.add(asset)
+        live.upload_finished(session, asset, ok=False)
         session.commit()
     if key is not None:
         ctx.store.delete(key)
