@@ -20,7 +20,6 @@ from voicebridge.db import make_engine
 from voicebridge.docs import install as install_docs
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
-from voicebridge.help.access_router import router as help_access_router
 from voicebridge.help.router import router as help_router
 from voicebridge.idempotency.middleware import install as install_idempotency
 from voicebridge.impact.router import router as impact_router
@@ -39,6 +38,7 @@ from voicebridge.notifications.router import router as notifications_router
 from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
+from voicebridge.privacy.router import router as privacy_router
 from voicebridge.schools.roster_router import router as roster_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
@@ -47,6 +47,7 @@ from voicebridge.stories.box_router import router as storyboxes_router
 from voicebridge.stories.router import moderation as moderation_router
 from voicebridge.stories.router import router as stories_router
 from voicebridge.uploads.router import router as uploads_router
+from voicebridge.webapp import install as install_webapp
 
 API_PREFIX = "/api/v1"
 
@@ -65,7 +66,7 @@ def api_router() -> APIRouter:
     api.include_router(live_router)
     api.include_router(impact_router)
     api.include_router(roster_router)
-    api.include_router(help_access_router)
+    api.include_router(privacy_router)
     return api
 
 
@@ -139,4 +140,5 @@ def create_app(
     install_openapi(app)
     app.include_router(ops_router)
     app.include_router(api_router())
+    install_webapp(app)
     return app

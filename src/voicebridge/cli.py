@@ -27,6 +27,8 @@ admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 push_app = typer.Typer(help="Web Push.", no_args_is_help=True)
 app.add_typer(push_app, name="push")
+audit_app = typer.Typer(help="The audit trail of staff and admin actions.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 DATA_DIR_ENV = "VOICEBRIDGE_DATA_DIR"
 
@@ -271,6 +273,21 @@ def settings_guide(
 
 
 @app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI document (the web app's typed client is generated from it)."""
+    import json
+    import tempfile
+
+    from voicebridge.app import create_app
+    from voicebridge.config import Settings
+
+    # A throwaway data directory: the document depends on the code, not on any data.
+    with tempfile.TemporaryDirectory() as scratch:
+        document = create_app(Settings(data_dir=Path(scratch))).openapi()
+    typer.echo(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False))
+
+
+@app.command()
 def verify(
     deep: Annotated[
         bool, typer.Option("--deep", help="Also read every object and compare its SHA-256")
@@ -411,6 +428,23 @@ def push_keys() -> None:
     typer.echo(
         f"# public key (the browser app fetches it from /api/v1/notifications/push/key): {public}"
     )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit trail's hash chain; exit 1 if any row was changed or removed."""
+    from voicebridge.db import make_engine
+    from voicebridge.privacy.audit import verify_chain
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        report = verify_chain(engine)
+    finally:
+        engine.dispose()
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

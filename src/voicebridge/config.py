@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicebridge.help.config import HelpSettings
 from voicebridge.live.config import LiveSettings
 from voicebridge.notifications.config import NotificationSettings
+from voicebridge.privacy.config import PrivacySettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
 DATA_DIR_NAME = "voicebridge-data"
@@ -183,6 +184,7 @@ class Settings(BaseSettings):
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

@@ -323,6 +323,7 @@ def render(world: DemoWorld, base: str) -> str:
     lines = [
         "",
         "Demo school ready." if world.created else "Demo school (already set up).",
+        f"  App:       {base}/  (parents: {base}/parent, school tablet: {base}/kiosk)",
         f"  API docs:  {base}/docs",
         f"  Password for every demo account: {world.password}",
     ]

@@ -129,6 +129,14 @@ LIVE_STREAMS = Gauge(
     registry=REGISTRY,
 )
 
+LIFECYCLE_DELETED = Counter(
+    "voicebridge_lifecycle_deleted",
+    "Data deleted by the lifecycle (retention, withdrawal, revocation, closure, erasure), "
+    "by what it was: messages, objects, progress, help_cases, threads, stories, exports",
+    ["reason", "kind"],
+    registry=REGISTRY,
+)
+
 
 # Counters an alert watches with increase() start at zero: a series that is born
 # at 1 has no earlier sample, and its first increase would go unseen.

@@ -30,6 +30,7 @@ from voicebridge.notifications.models import (
     PushSubscription,
     WebhookEndpoint,
 )
+from voicebridge.privacy import models as privacy_models  # noqa: F401
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 from voicebridge.stories import models as stories_models  # noqa: F401
 from voicebridge.uploads.models import Upload

@@ -56,23 +56,3 @@ for case in [
     ),
 ]:
     register(case)
-
-
-def _supervisor_with_logged_case(w: World) -> None:
-    from tests.access.cases_help import _supervisor_w
-    from voicebridge.help import service
-
-    _supervisor_w(w)
-    service.log_access(w.session, w.extras["request"].id, w.extras["assigned"].id, "read_request")
-
-
-register(
-    Case(
-        "GET",
-        "/api/v1/help/access-log",
-        lambda w: Req("/api/v1/help/access-log"),
-        {"psychologist"},
-        setup=_supervisor_with_logged_case,
-        note="Supervisors only (the world's psychologist is made one); others 403.",
-    )
-)

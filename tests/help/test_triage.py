@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicebridge.help import triage
+from tests.help import evaluation
+from voicebridge.help import textnorm, triage
 from voicebridge.help.config import HelpSettings
 from voicebridge.help.models import Category, Urgency
 
@@ -45,7 +46,11 @@ def test_automation_only_raises() -> None:
 def test_settings_override_word_list() -> None:
     data = triage.load(HelpSettings(risk_words_critical=["紫色警报"]))
     assert triage.scan_risk(data, "紫色警报") is Urgency.critical
+    # Only the critical phrases were replaced; the shipped high ones still apply.
+    assert triage.scan_risk(data, "我想死") is Urgency.high
+    data = triage.load(HelpSettings(risk_words_critical=["紫色警报"], risk_words_high=["蓝色"]))
     assert triage.scan_risk(data, "我想死") is None
+    assert triage.scan_risk(data, "蓝色") is Urgency.high
 
 
 @pytest.mark.parametrize(
@@ -75,3 +80,88 @@ def test_contact_details_are_found(text: str, kind: str) -> None:
 )
 def test_ordinary_words_pass(text: str) -> None:
     assert triage.contact_details(text) == []
+
+
+# --- Issue 9: triage as a measured component -------------------------------------------
+
+
+def test_labelled_set_meets_the_aims() -> None:
+    """recall on critical >= 0.95, no critical below high, false critical on controls <= 3%."""
+    rows = evaluation.read(evaluation.TRIAGE_SET)
+    assert len(rows) >= 400
+    score = evaluation.score_triage(rows)
+    assert score["benign_controls"] >= 100
+    assert evaluation.triage_aims_met(score), {
+        k: v for k, v in score.items() if k not in {"misses", "false_alarms"}
+    } | {"misses": score["misses"][:20]}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The issue's misses: Traditional characters, pinyin, indirect phrasing, slang, typos.
+        ("我想自殺", Urgency.critical),
+        ("活著沒意思", Urgency.critical),
+        ("wo xiang si", Urgency.critical),
+        ("wo3 xiang3 si3", Urgency.critical),
+        ("wǒ bù xiǎng huó le", Urgency.critical),
+        ("woxiangzisha", Urgency.critical),
+        ("我想si", Urgency.critical),
+        ("I want to disappear", Urgency.critical),
+        ("the world would be better without me", Urgency.critical),
+        ("kms", Urgency.critical),
+        ("i wanna unalive myself", Urgency.critical),
+        ("suicde", Urgency.critical),
+        ("i want to kil myslef", Urgency.critical),
+        ("Ｉ ＷＡＮＴ ＴＯ ＤＩＥ", Urgency.critical),
+        ("不想活了😭😭", Urgency.critical),
+        ("我 想 死", Urgency.critical),
+        ("I took all of my mom's pills", Urgency.critical),
+        ("叔叔晚上摸我下面", Urgency.critical),
+        ("he touched my private parts", Urgency.critical),
+        ("爸爸喝醉了就用皮带抽我", Urgency.high),
+        ("my dad hits me when he's drunk", Urgency.high),
+        ("我用小刀划自己的手臂", Urgency.high),
+    ],
+)
+def test_issue_regressions(text: str, expected: Urgency) -> None:
+    assert triage.scan_risk(DATA, text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我想死你了",
+        "妈妈我想死你了！",
+        "想死你們了",
+        "wo xiang si ni le",
+        "笑死我了",
+        "饿死了",
+        "I'm dying to see you",
+        "I'm on a diet",
+        "my phone died",
+        "爷爷在地里打农药",
+        "有空打我电话",
+    ],
+)
+def test_benign_idioms_are_not_critical(text: str) -> None:
+    assert triage.scan_risk(DATA, text) is not Urgency.critical
+
+
+def test_normalisation() -> None:
+    f = textnorm.forms("我想 自殺！！ wǒ xiǎng sǐ ＫＭＳ soooo 😭")
+    assert f.han.startswith("我想自杀")
+    assert "kms" in f.latin
+    assert "so" in f.latin.split()
+    assert any(run.startswith("woxiangsi") for run, _ in f.pinyin_runs)
+    assert textnorm.segments_as_pinyin("buxianghuo")
+    assert not textnorm.segments_as_pinyin("diet")
+
+
+def test_assess_names_the_category() -> None:
+    found = triage.assess(DATA, "他们天天欺负我")
+    assert found is not None
+    assert (found.urgency, found.category) == (Urgency.high, "bullying")
+    found = triage.assess(DATA, "我想割腕")
+    assert found is not None
+    assert found.urgency is Urgency.critical

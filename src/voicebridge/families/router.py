@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, status
 
 from voicebridge.accounts.models import User
@@ -9,6 +11,7 @@ from voicebridge.families import service
 from voicebridge.families.deps import ManagedInvitation, OwnLink, StaffLink
 from voicebridge.families.models import GuardianLink
 from voicebridge.families.schemas import (
+    ConsentIn,
     ConsentPublic,
     InvitationCreate,
     InvitationIssued,
@@ -18,6 +21,8 @@ from voicebridge.families.schemas import (
     RedeemRequest,
     RevokeRequest,
 )
+from voicebridge.openapi import problems
+from voicebridge.privacy import service as privacy
 from voicebridge.schools.deps import ManagedChild
 
 router = APIRouter(tags=["families"])
@@ -35,6 +40,7 @@ def _link_out(session: SessionDep, link: GuardianLink, guardian: User) -> LinkPu
         created_at=link.created_at,
         revoked_at=link.revoked_at,
         consent=ConsentPublic.model_validate(consent) if consent else None,
+        erasure_due_at=privacy.erasure_due(session, link.id),
     )
 
 
@@ -58,8 +64,12 @@ def list_invitations(child: ManagedChild, session: SessionDep) -> list[Invitatio
 
 
 @router.delete("/invitations/{invitation_id}")
-def cancel_invitation(invitation: ManagedInvitation, session: SessionDep) -> InvitationPublic:
-    return InvitationPublic.model_validate(service.cancel_invitation(session, invitation))
+def cancel_invitation(
+    invitation: ManagedInvitation, principal: CurrentPrincipal, session: SessionDep
+) -> InvitationPublic:
+    return InvitationPublic.model_validate(
+        service.cancel_invitation(session, invitation, principal.id)
+    )
 
 
 @router.post("/invitations/redeem", status_code=status.HTTP_201_CREATED)
@@ -88,22 +98,53 @@ def list_guardians(child: ManagedChild, session: SessionDep) -> list[LinkPublic]
 
 @router.post("/guardian-links/{link_id}/revoke")
 def revoke_link(
-    body: RevokeRequest, link: StaffLink, principal: CurrentPrincipal, session: SessionDep
+    body: RevokeRequest,
+    link: StaffLink,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> LinkPublic:
-    service.revoke_link(session, link, principal.id, body.reason)
+    grace = timedelta(days=settings.privacy.withdrawal_grace_days)
+    service.revoke_link(session, link, principal.id, body.reason, grace=grace)
     return _link_out(session, link, service.guardian_of(session, link))
 
 
 @router.post("/guardian-links/{link_id}/withdraw-consent")
 def withdraw_consent(
-    link: OwnLink, principal: GuardianPrincipal, session: SessionDep
+    link: OwnLink, principal: GuardianPrincipal, session: SessionDep, settings: SettingsDep
 ) -> LinkPublic:
-    service.withdraw_consent(session, link)
+    """The conversation closes now and is deleted on ``erasure_due_at``."""
+    grace = timedelta(days=settings.privacy.withdrawal_grace_days)
+    service.withdraw_consent(session, link, grace=grace)
+    return _link_out(session, link, principal.user)
+
+
+@router.post("/guardian-links/{link_id}/consent", responses=problems(409))
+def renew_consent(
+    body: ConsentIn,
+    link: OwnLink,
+    principal: GuardianPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> LinkPublic:
+    """Accept the current consent notice: after a new version, or to undo a withdrawal."""
+    service.renew_consent(
+        session,
+        link,
+        notice_version=body.notice_version,
+        current_version=settings.privacy.notice_version,
+        purposes=body.purposes,
+        retention_days=body.retention_days,
+        agreed=body.agreed,
+    )
     return _link_out(session, link, principal.user)
 
 
 @router.get("/me/children")
-def my_children(principal: GuardianPrincipal, session: SessionDep) -> list[LinkedChild]:
+def my_children(
+    principal: GuardianPrincipal, session: SessionDep, settings: SettingsDep
+) -> list[LinkedChild]:
+    current = settings.privacy.notice_version
     return [
         LinkedChild(
             link_id=link.id,
@@ -113,6 +154,7 @@ def my_children(principal: GuardianPrincipal, session: SessionDep) -> list[Linke
             school_id=school.id,
             school_name=school.name,
             relation=link.relation,
+            consent_needed=service.needs_consent(session, link.id, current),
         )
         for link, child, school in service.children_of_guardian(session, principal.id)
     ]

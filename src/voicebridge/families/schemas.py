@@ -65,6 +65,11 @@ class LinkPublic(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     consent: ConsentPublic | None
+    erasure_due_at: datetime | None = Field(
+        default=None,
+        description="When this guardian's conversation with the child will be deleted "
+        "(after a withdrawal or revocation); consenting again before then keeps it",
+    )
 
 
 class RevokeRequest(BaseModel):
@@ -79,3 +84,7 @@ class LinkedChild(BaseModel):
     school_id: uuid.UUID
     school_name: str
     relation: Relation
+    consent_needed: bool = Field(
+        default=False,
+        description="The consent notice changed since this guardian consented; ask again",
+    )

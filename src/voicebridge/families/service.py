@@ -17,9 +17,13 @@ from voicebridge.errors import Conflict, InvalidInput, NotFound
 from voicebridge.families.models import Consent, GuardianLink, Invitation, Relation
 from voicebridge.families.schemas import CONSENT_PURPOSES
 from voicebridge.notifications import events as notify
+from voicebridge.privacy import audit, lifecycle
+from voicebridge.privacy.config import PrivacySettings
+from voicebridge.privacy.models import ErasureScope
 from voicebridge.schools.models import Child, School
 
 REDEEM_SCOPE = "redeem"
+_DEFAULT_GRACE = timedelta(days=PrivacySettings().withdrawal_grace_days)
 # No 0/O/1/I/L: codes are read aloud and typed on cheap phones.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -54,6 +58,16 @@ def issue_invitation(
     )
     session.add(invitation)
     session.flush()
+    audit.record(
+        session,
+        by,
+        "invitation",
+        "invitation",
+        invitation.id,
+        school_id=child.school_id,
+        child=str(child.id),
+        relation=relation.value,
+    )
     return invitation, code
 
 
@@ -67,13 +81,24 @@ def list_invitations(session: Session, child_id: uuid.UUID) -> list[Invitation]:
     )
 
 
-def cancel_invitation(session: Session, invitation: Invitation) -> Invitation:
+def cancel_invitation(
+    session: Session, invitation: Invitation, by: uuid.UUID | None = None
+) -> Invitation:
     if invitation.redeemed_at is not None:
         raise Conflict("The invitation was already used")
     if invitation.cancelled_at is None:
         invitation.cancelled_at = clock.now()
         session.add(invitation)
         session.flush()
+        if by is not None:
+            audit.record(
+                session,
+                by,
+                "invitation_cancel",
+                "invitation",
+                invitation.id,
+                school_id=invitation.school_id,
+            )
     return invitation
 
 
@@ -158,6 +183,7 @@ def redeem(
     )
     throttle.clear(session, REDEEM_SCOPE, key)
     session.flush()
+    lifecycle.cancel(session, ErasureScope.link, link.id)
     notify.invitation_redeemed(session, invitation, guardian, link)
     return link
 
@@ -166,6 +192,11 @@ def current_consent(session: Session, link_id: uuid.UUID) -> Consent | None:
     return session.exec(
         select(Consent).where(Consent.link_id == link_id).order_by(col(Consent.given_at).desc())
     ).first()
+
+
+def needs_consent(session: Session, link_id: uuid.UUID, current_version: str) -> bool:
+    consent = current_consent(session, link_id)
+    return consent is None or consent.notice_version != current_version
 
 
 def links_of_child(session: Session, child_id: uuid.UUID) -> list[tuple[GuardianLink, User]]:
@@ -178,24 +209,98 @@ def links_of_child(session: Session, child_id: uuid.UUID) -> list[tuple[Guardian
     return [(link, user) for link, user in session.exec(stmt).all()]
 
 
-def revoke_link(session: Session, link: GuardianLink, by: uuid.UUID, reason: str) -> GuardianLink:
+def revoke_link(
+    session: Session,
+    link: GuardianLink,
+    by: uuid.UUID,
+    reason: str,
+    *,
+    grace: timedelta = _DEFAULT_GRACE,
+) -> GuardianLink:
+    """Closes the thread at once; deletes that guardian's side of it after ``grace``."""
     if link.revoked_at is None:
         link.revoked_at = clock.now()
         link.revoked_by = by
         link.revoked_reason = reason
         session.add(link)
         session.flush()
+        child = session.get(Child, link.child_id)
+        audit.record(
+            session,
+            by,
+            "revoke",
+            "guardian_link",
+            link.id,
+            school_id=child.school_id if child else None,
+            reason=reason,
+        )
+        lifecycle.schedule(
+            session, ErasureScope.link, link.id, reason="revocation", after=grace, by=by
+        )
     return link
 
 
-def withdraw_consent(session: Session, link: GuardianLink) -> GuardianLink:
+def withdraw_consent(
+    session: Session, link: GuardianLink, *, grace: timedelta = _DEFAULT_GRACE
+) -> GuardianLink:
+    """Closes the thread at once; deletes it after ``grace`` unless consent is given again."""
     now = clock.now()
+    withdrawn = False
     for consent in session.exec(
         select(Consent).where(Consent.link_id == link.id, col(Consent.withdrawn_at).is_(None))
     ).all():
         consent.withdrawn_at = now
         session.add(consent)
+        withdrawn = True
     session.flush()
+    if withdrawn:
+        lifecycle.schedule(
+            session,
+            ErasureScope.link,
+            link.id,
+            reason="withdrawal",
+            after=grace,
+            by=link.guardian_id,
+        )
+    return link
+
+
+def renew_consent(
+    session: Session,
+    link: GuardianLink,
+    *,
+    notice_version: str,
+    current_version: str,
+    purposes: list[str],
+    retention_days: int,
+    agreed: bool,
+) -> GuardianLink:
+    """Consent to the current notice: after a new version, or to undo a withdrawal."""
+    unknown = sorted(set(purposes) - set(CONSENT_PURPOSES))
+    if unknown:
+        raise InvalidInput(f"Unknown consent purposes: {', '.join(unknown)}")
+    if not agreed:
+        raise InvalidInput("Consent is needed to stay linked to the child")
+    if notice_version != current_version:
+        raise Conflict(f"The current consent notice is {current_version}; read and accept it")
+    now = clock.now()
+    for old in session.exec(
+        select(Consent).where(Consent.link_id == link.id, col(Consent.withdrawn_at).is_(None))
+    ).all():
+        old.withdrawn_at = now
+        session.add(old)
+    session.add(
+        Consent(
+            link_id=link.id,
+            guardian_id=link.guardian_id,
+            child_id=link.child_id,
+            notice_version=notice_version,
+            purposes=sorted(set(purposes)),
+            retention_days=retention_days,
+        )
+    )
+    session.flush()
+    lifecycle.cancel(session, ErasureScope.link, link.id)
     return link
 
 

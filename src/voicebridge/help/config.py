@@ -1,7 +1,9 @@
 """Help settings: timings per urgency, ranking weights, and the data file they override.
 
 Times are seconds. An urgency missing from ``t1_seconds``/``t2_seconds`` is never
-escalated by timer (normal and low requests wait their turn in the queue).
+escalated by that timer: every urgency has its own T1 (a normal request waiting
+half an hour, a low one four hours, reaches the supervisors); only critical and
+high go on to the school (T2).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _offer_seconds() -> dict[str, int]:
 
 
 def _t1() -> dict[str, int]:
-    return {"critical": 60, "high": 300}
+    return {"critical": 60, "high": 300, "normal": 1800, "low": 14400}
 
 
 def _t2() -> dict[str, int]:

@@ -45,6 +45,25 @@ def managed_case(
     return request
 
 
+def hearable_case(
+    request: Annotated[HelpRequest, Depends(viewable_request)],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> HelpRequest:
+    """Who may play a case's recordings: the child (their own case's messages), the
+    assigned psychologist, supervisors, and the school's safeguarding contact once the
+    request was escalated to the school (T2). Anyone else: 404."""
+    user = principal.user
+    if not (
+        policy.is_self(user, request.child_id)
+        or policy.is_assigned_to(session, user, request)
+        or policy.is_supervisor(session, user)
+        or policy.is_safeguarding_contact_for(session, user, request)
+    ):
+        raise NotFound("No such case")
+    return request
+
+
 def psychologist(principal: CurrentPrincipal) -> Principal:
     if principal.role is not Role.psychologist:
         raise Forbidden("Volunteer psychologists only")
@@ -66,6 +85,12 @@ def supervisor(principal: CurrentPrincipal, session: SessionDep) -> Principal:
     return principal
 
 
+def log_reader(principal: CurrentPrincipal, session: SessionDep) -> Principal:
+    if not (policy.is_admin(principal.user) or policy.is_supervisor(session, principal.user)):
+        raise Forbidden("Supervisors and administrators only")
+    return principal
+
+
 def moderator(principal: CurrentPrincipal) -> Principal:
     if not policy.can_verify_psychologists(principal.user):
         raise Forbidden("Moderators only")
@@ -75,6 +100,8 @@ def moderator(principal: CurrentPrincipal) -> Principal:
 ViewableRequest = Annotated[HelpRequest, Depends(viewable_request)]
 ReadableCase = Annotated[HelpRequest, Depends(readable_case)]
 ManagedCase = Annotated[HelpRequest, Depends(managed_case)]
+HearableCase = Annotated[HelpRequest, Depends(hearable_case)]
+LogReaderPrincipal = Annotated[Principal, Depends(log_reader)]
 PsychologistPrincipal = Annotated[Principal, Depends(psychologist)]
 OwnProfile = Annotated[PsychologistProfile, Depends(own_profile)]
 SupervisorPrincipal = Annotated[Principal, Depends(supervisor)]

@@ -24,14 +24,15 @@ from voicebridge.help.models import (
 )
 from voicebridge.help.routing import ESCALATE, escalation_key, is_available
 from voicebridge.jobs import service as jobs
+from voicebridge.jobs.models import Job, JobState
 from voicebridge.live import events as live
 from voicebridge.notifications import events as notify
 from voicebridge.schools import service as schools
 
 
-def supervisors(session: Session) -> list[PsychologistProfile]:
-    """On-duty supervisors; when none is on duty, every verified supervisor."""
-    everyone = list(
+def all_supervisors(session: Session) -> list[PsychologistProfile]:
+    """Every verified supervisor, on duty or not."""
+    return list(
         session.exec(
             select(PsychologistProfile).where(
                 PsychologistProfile.verification == Verification.verified,
@@ -39,26 +40,47 @@ def supervisors(session: Session) -> list[PsychologistProfile]:
             )
         ).all()
     )
+
+
+def supervisors(session: Session) -> list[PsychologistProfile]:
+    """On-duty supervisors; when none is on duty, every verified supervisor."""
+    everyone = all_supervisors(session)
     now = clock.now()
     present = [p for p in everyone if p.on_duty and is_available(p, now)]
     return present or everyone
 
 
 def schedule(session: Session, settings: HelpSettings, request: HelpRequest) -> None:
-    """Durable timers from the request's arrival; a timer already due runs at once."""
+    """Durable timers from the request's arrival; a timer already due runs at once.
+
+    When urgency changes, a pending timer set for the old urgency moves to the
+    new one's time (sooner for a raise, later or never for a lowering).
+    """
+    now = clock.now()
     for level, table in (
         (EscalationLevel.supervisors, settings.t1_seconds),
         (EscalationLevel.safeguarding, settings.t2_seconds),
     ):
+        key = escalation_key(request.id, level)
         seconds = table.get(request.urgency.value)
+        pending = session.exec(
+            select(Job).where(Job.dedupe_key == key, Job.state == JobState.queued)
+        ).first()
         if seconds is None:
+            if pending is not None:
+                jobs.cancel(session, key)
             continue
+        due = max(request.created_at + timedelta(seconds=seconds), now)
+        if pending is not None:
+            if pending.run_at == due or (pending.run_at <= now and due == now):
+                continue
+            jobs.cancel(session, key)
         jobs.enqueue(
             session,
             ESCALATE,
             {"request_id": str(request.id), "level": level.value},
-            run_at=request.created_at + timedelta(seconds=seconds),
-            dedupe_key=escalation_key(request.id, level),
+            run_at=due,
+            dedupe_key=key,
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from voicebridge.help import escalation, routing
+from voicebridge.help import duty, escalation, routing
 from voicebridge.help.models import EscalationLevel, HelpRequest, RequestState
 from voicebridge.jobs.registry import JobContext, PermanentJobError, job_handler
 
@@ -52,7 +52,10 @@ def reroute(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 @job_handler("help.sweep", every=timedelta(minutes=2))
 def sweep(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Catches psychologists whose availability window opened since the last offer."""
+    """Windows that closed (offers withdrawn, as going off duty) and windows that opened."""
+    with Session(ctx.engine) as session:
+        duty.withdraw_absent(session, ctx.settings.help)
+        session.commit()
     reroute(ctx, payload)
 
 

@@ -115,7 +115,18 @@ class HelpRequest(SQLModel, table=True):
     audio_asset_id: uuid.UUID | None = Field(default=None, foreign_key="audio_assets.id")
     language: str = Field(default="cmn", max_length=30)
     urgency: Urgency = Field(sa_type=enum_type(Urgency))
+    # What automation decided (triage, risk words, a transcript): only a supervisor
+    # with a reason may set the request below it. Every change is in UrgencyChange.
+    triage_urgency: Urgency | None = Field(default=None, sa_type=enum_type(Urgency))
+    # The highest urgency the request ever had: the closing rules follow it.
+    peak_urgency: Urgency | None = Field(default=None, sa_type=enum_type(Urgency))
     risk_flagged: bool = False
+    # The child chose to record instead of typing; until a person has played the
+    # recording (``heard_at``) a voice-only request is "not yet heard".
+    voice: bool = False
+    heard_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Speech turned into text (a later issue); it goes through the same triage.
+    transcript: str | None = Field(default=None, max_length=4000)
     state: RequestState = Field(default=RequestState.waiting, sa_type=enum_type(RequestState))
     psychologist_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
     created_at: datetime = Field(
@@ -195,10 +206,25 @@ class HelpAlert(SQLModel, table=True):
     read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class UrgencyChange(SQLModel, table=True):
+    """Append-only history of a request's urgency: who (None = automation), when, why."""
+
+    __tablename__ = "help_urgency_changes"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    request_id: uuid.UUID = Field(foreign_key="help_requests.id", index=True, ondelete="CASCADE")
+    changed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    from_urgency: Urgency | None = Field(default=None, sa_type=enum_type(Urgency))
+    to_urgency: Urgency = Field(sa_type=enum_type(Urgency))
+    reason: str = Field(max_length=2000)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
 class CaseAccessLog(SQLModel, table=True):
     """Append-only: the service only ever inserts rows here."""
 
     __tablename__ = "case_access_log"
+    __table_args__ = (Index("ix_case_access_log_at", "at", "id"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     request_id: uuid.UUID = Field(foreign_key="help_requests.id", index=True, ondelete="CASCADE")

@@ -23,6 +23,7 @@ from voicebridge.help.models import (
     Verification,
 )
 from voicebridge.help.service import log_access
+from voicebridge.privacy import audit
 from voicebridge.schools.models import Child, School
 
 
@@ -58,11 +59,30 @@ def decide_referral(
     referral.decision_reason = reason
     session.add(referral)
     session.flush()
+    audit.record(
+        session,
+        supervisor,
+        "approve" if approve else "reject",
+        "referral",
+        referral.id,
+        school_id=request.school_id,
+        request=str(request.id),
+    )
     if not approve:
         return referral, None
     child = session.get(Child, request.child_id)
     school = session.get(School, request.school_id)
     log_access(session, request.id, supervisor.id, "referral_identity_shared")
+    audit.record(
+        session,
+        supervisor,
+        "disclose",
+        "child",
+        request.child_id,
+        school_id=request.school_id,
+        referral=str(referral.id),
+        agency=referral.agency,
+    )
     identity = {
         "given_name": child.given_name if child else None,
         "family_name": child.family_name if child else None,

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import Role, User
+from voicebridge.config import get_settings
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
-from voicebridge.help import escalation, triage
+from voicebridge.help import duty, escalation, routing, triage
 from voicebridge.help.config import HelpSettings
 from voicebridge.help.models import (
     Category,
@@ -26,6 +27,7 @@ from voicebridge.help.models import (
 from voicebridge.help.routing import REROUTE
 from voicebridge.jobs import service as jobs
 from voicebridge.live import events as live
+from voicebridge.privacy import audit
 
 
 def _check(
@@ -122,15 +124,26 @@ def update(
     return profile
 
 
-def set_duty(session: Session, profile: PsychologistProfile, on_duty: bool) -> PsychologistProfile:
+def set_duty(
+    session: Session,
+    profile: PsychologistProfile,
+    on_duty: bool,
+    settings: HelpSettings | None = None,
+) -> PsychologistProfile:
+    """On: waiting requests reach the newcomer. Off: their pending offers go to others now."""
     if on_duty and profile.verification is not Verification.verified:
         raise Conflict("A moderator has to verify you before you go on duty")
+    if not on_duty:
+        # Locks first, in the same order every router takes them.
+        routing.lock_present(session, {profile.user_id})
     profile.on_duty = on_duty
     session.add(profile)
     session.flush()
     if on_duty:
         # Waiting requests (critical ones especially) reach the newcomer now.
         jobs.enqueue(session, REROUTE, {}, dedupe_key="help:reroute")
+    else:
+        duty.withdraw_offers_of(session, settings or get_settings().help, profile.user_id)
     return profile
 
 
@@ -150,12 +163,22 @@ def decide(
         profile.on_duty = False
     session.add(profile)
     session.flush()
+    audit.record(
+        session,
+        moderator,
+        "approve" if verified else "reject",
+        "psychologist",
+        profile.user_id,
+        supervisor=profile.is_supervisor,
+    )
     if not verified:
-        release_cases(session, profile)
+        release_cases(session, profile, by=moderator.id)
     return profile
 
 
-def release_cases(session: Session, profile: PsychologistProfile) -> int:
+def release_cases(
+    session: Session, profile: PsychologistProfile, by: uuid.UUID | None = None
+) -> int:
     """A volunteer who is no longer verified hands back every open case and offer.
 
     The children's requests go back to the queue (rerouted by a job in this
@@ -183,6 +206,16 @@ def release_cases(session: Session, profile: PsychologistProfile) -> int:
         request.psychologist_id = None
         session.add(request)
         escalation.alert(session, request, supervisors, "psychologist-withdrawn")
+        if by is not None:
+            audit.record(
+                session,
+                by,
+                "reassign",
+                "help_request",
+                request.id,
+                school_id=request.school_id,
+                released_by=str(profile.user_id),
+            )
     profile.open_cases = 0
     session.add(profile)
     session.flush()

@@ -52,6 +52,7 @@ class HelpRequestRecording:
     ) -> None:
         request = self._request(session, user, metadata)
         request.audio_asset_id = asset.id
+        request.voice = True
         session.add(request)
         session.flush()
 

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import Response
 
 import voicebridge.help.purposes  # noqa: F401 - registers the help upload purposes
 from voicebridge.accounts.models import Role, User
+from voicebridge.audio.playback import audio_response
 from voicebridge.auth import policy
 from voicebridge.auth.deps import ChildPrincipal, CurrentPrincipal, SettingsDep
+from voicebridge.clock import now as clock_now
+from voicebridge.config import Settings
 from voicebridge.db import SessionDep
-from voicebridge.errors import Forbidden
-from voicebridge.help import oversight, profiles, routing, service, triage
+from voicebridge.errors import Forbidden, NotFound
+from voicebridge.help import duty as duty_service
+from voicebridge.help import oversight, profiles, reads, routing, service, triage
 from voicebridge.help.deps import (
+    HearableCase,
+    LogReaderPrincipal,
     ManagedCase,
     ModeratorPrincipal,
     OwnProfile,
@@ -26,10 +35,13 @@ from voicebridge.help.models import (
     Category,
     HelpRequest,
     PsychologistProfile,
+    RequestState,
     Urgency,
     Verification,
 )
 from voicebridge.help.schemas import (
+    AccessLogEntry,
+    AccessLogPage,
     AlertPublic,
     Application,
     CaseClose,
@@ -42,6 +54,7 @@ from voicebridge.help.schemas import (
     ProfilePublic,
     ProfileUpdate,
     QueueItem,
+    Reassign,
     ReferralCreate,
     ReferralDecision,
     ReferralPublic,
@@ -50,35 +63,71 @@ from voicebridge.help.schemas import (
     RequestPublic,
     Review,
     UrgencyChange,
+    UrgencyChangePublic,
     VerificationDecision,
 )
+from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from voicebridge.schools.models import Child
+from voicebridge.storage.deps import StoreDep
 
 router = APIRouter(tags=["help"])
 
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+AUDIO_RESPONSES: dict[int | str, dict[str, str]] = {
+    206: {"description": "Part of the Ogg/Opus recording (local store)"},
+    307: {"description": "Redirect to a short-lived presigned URL (S3)"},
+    416: {"description": "Range not satisfiable"},
+}
 
-def _out(session: SessionDep, request: HelpRequest, *, identity: bool = False) -> RequestPublic:
-    """The child's name only for those who must act on it: the school and supervisors."""
+
+def _out(
+    session: SessionDep,
+    request: HelpRequest,
+    *,
+    identity: bool = False,
+    offer_only: bool = False,
+    child_settings: Settings | None = None,
+) -> RequestPublic:
+    """The child's name only for those who must act on it: the school and supervisors.
+
+    ``offer_only``: the reader holds an offer, not the case; they see what they need
+    to decide (urgency, category, language, age, waiting time) and the child's words
+    only for a critical request. ``child_settings``: the child's own view, with an
+    honest status.
+    """
     name = None
     if identity:
         child = session.get(Child, request.child_id)
         name = f"{child.family_name}{child.given_name}" if child else None
-    return RequestPublic(
+    hidden = offer_only and request.urgency is not Urgency.critical
+    out = RequestPublic(
         id=request.id,
         category=request.category,
         not_safe=request.not_safe,
         urgency=request.urgency,
         state=request.state,
         language=request.language,
-        text=request.text,
-        audio_asset_id=request.audio_asset_id,
+        text=None if hidden else request.text,
+        audio_asset_id=None if hidden else request.audio_asset_id,
         created_at=request.created_at,
         assigned_at=request.assigned_at,
         psychologist_id=request.psychologist_id,
         closed_at=request.closed_at,
         child_name=name,
         school_id=request.school_id if identity else None,
+        peak_urgency=request.peak_urgency,
+        voice=request.voice or request.audio_asset_id is not None,
+        not_yet_heard=routing.unheard(request),
+        words_hidden=hidden,
     )
+    if child_settings is not None:
+        told = reads.child_status(session, child_settings.help, request)
+        out.status, out.status_text, out.expected_by = told.status, told.text, told.expected_by
+    else:
+        out.child_age = reads.child_age(session, request)
+        if request.state is RequestState.waiting:
+            out.waiting_seconds = int(max(0.0, (clock_now() - request.created_at).total_seconds()))
+    return out
 
 
 def _profile_out(profile: PsychologistProfile, user: User | None = None) -> ProfilePublic:
@@ -110,18 +159,24 @@ def create_request(
         not_safe=body.not_safe,
         text=body.text,
         language=body.language,
+        voice=body.voice,
     )
     show = nobody or request.urgency is Urgency.critical
     return RequestCreated(
-        request=_out(session, request),
+        request=_out(session, request, child_settings=settings),
         nobody_on_duty=nobody,
         crisis_resources=service.crisis_resources(settings.help) if show else [],
     )
 
 
 @router.get("/help/requests")
-def list_requests(principal: CurrentPrincipal, session: SessionDep) -> list[RequestPublic]:
-    """Scoped: a child their own, a psychologist their cases, a supervisor every open one."""
+def list_requests(
+    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> list[RequestPublic]:
+    """Scoped: a child their own, a psychologist their cases, a supervisor every open one.
+
+    Each request listed leaves an access-log row for the reader.
+    """
     user = principal.user
     if user.role is Role.child:
         rows = service.requests_of_child(session, user.id)
@@ -131,16 +186,77 @@ def list_requests(principal: CurrentPrincipal, session: SessionDep) -> list[Requ
         rows = service.cases_of(session, user.id)
     else:
         raise Forbidden("Help requests are private to the child and their psychologist")
-    return [_out(session, r) for r in rows]
+    service.log_reads(session, rows, user.id, "list_requests")
+    child = settings if user.role is Role.child else None
+    return [_out(session, r, child_settings=child) for r in rows]
 
 
 @router.get("/help/requests/{request_id}")
 def get_request(
-    request: ViewableRequest, principal: CurrentPrincipal, session: SessionDep
+    request: ViewableRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RequestPublic:
     service.log_access(session, request.id, principal.id, "read_request")
-    identity = principal.role is Role.staff or policy.is_supervisor(session, principal.user)
-    return _out(session, request, identity=identity)
+    user = principal.user
+    identity = principal.role is Role.staff or policy.is_supervisor(session, user)
+    if policy.is_self(user, request.child_id):
+        return _out(session, request, child_settings=settings)
+    offer_only = not (
+        identity
+        or policy.is_assigned_to(session, user, request)
+        or policy.is_safeguarding_contact_for(session, user, request)
+    )
+    return _out(session, request, identity=identity, offer_only=offer_only)
+
+
+@router.get("/help/requests/{request_id}/audio", response_class=Response, responses=AUDIO_RESPONSES)
+def request_audio(
+    http: Request,
+    request: HearableCase,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> Response:
+    """The child's recorded request, for the assigned psychologist, supervisors and (after
+    T2) the school's safeguarding contact; each play is access-logged."""
+    if policy.is_self(principal.user, request.child_id):
+        raise NotFound("No such case")
+    asset = reads.request_audio(
+        session,
+        request,
+        principal.user,
+        new_play=reads.is_play_start(http.headers.get("range")),
+    )
+    return audio_response(http, store, settings, asset)
+
+
+@router.get(
+    "/help/requests/{request_id}/messages/{message_id}/audio",
+    response_class=Response,
+    responses=AUDIO_RESPONSES,
+)
+def message_audio(
+    http: Request,
+    message_id: uuid.UUID,
+    request: HearableCase,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> Response:
+    """A voice message in the case; each play is access-logged."""
+    asset = reads.message_audio(
+        session,
+        request,
+        message_id,
+        principal.user,
+        child_view=policy.is_self(principal.user, request.child_id),
+        new_play=reads.is_play_start(http.headers.get("range")),
+    )
+    return audio_response(http, store, settings, asset)
 
 
 @router.post("/help/requests/{request_id}/accept")
@@ -189,9 +305,83 @@ def post_message(
 
 @router.put("/help/requests/{request_id}/urgency")
 def change_urgency(
-    body: UrgencyChange, request: ManagedCase, session: SessionDep, settings: SettingsDep
+    body: UrgencyChange,
+    request: ManagedCase,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RequestPublic:
-    return _out(session, service.set_urgency(session, settings.help, request, body.urgency))
+    """Below what triage found needs a supervisor (403 otherwise) and a reason (422)."""
+    changed = service.set_urgency(
+        session,
+        settings.help,
+        request,
+        body.urgency,
+        by=principal.user,
+        supervisor=policy.is_supervisor(session, principal.user),
+        reason=body.reason,
+    )
+    return _out(session, changed)
+
+
+@router.get("/help/requests/{request_id}/urgency")
+def urgency_history(request: ManagedCase, session: SessionDep) -> list[UrgencyChangePublic]:
+    """Every change of urgency: who (null = automation), when, why, from, to."""
+    return [
+        UrgencyChangePublic.model_validate(c) for c in service.urgency_history(session, request.id)
+    ]
+
+
+@router.post("/help/requests/{request_id}/hand-back")
+def hand_back(
+    request: ManagedCase,
+    principal: PsychologistPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> RequestPublic:
+    """The assigned psychologist gives the case back to the queue; supervisors are told."""
+    return _out(session, duty_service.hand_back(session, settings.help, request, principal.user))
+
+
+@router.post("/help/requests/{request_id}/reassign")
+def reassign(
+    body: Reassign,
+    request: ReadableCase,
+    principal: SupervisorPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> RequestPublic:
+    """A supervisor moves the case to another psychologist, or back to the queue."""
+    moved = duty_service.reassign(
+        session, settings.help, request, principal.user, body.psychologist_id
+    )
+    return _out(session, moved, identity=True)
+
+
+@router.get("/help/access-log")
+def access_log(
+    principal: LogReaderPrincipal,
+    session: SessionDep,
+    request_id: uuid.UUID | None = None,
+    reader_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> AccessLogPage:
+    """Who read which case's words, newest first; supervisors and administrators."""
+    rows, next_cursor = reads.access_log(
+        session,
+        request_id=request_id,
+        reader_id=reader_id,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+    )
+    return AccessLogPage(
+        items=[AccessLogEntry.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.post("/help/requests/{request_id}/close")
@@ -322,17 +512,26 @@ def update_me(
 
 
 @router.put("/psychologists/me/duty")
-def duty(body: Duty, profile: OwnProfile, session: SessionDep) -> ProfilePublic:
-    return _profile_out(profiles.set_duty(session, profile, body.on_duty))
+def duty(
+    body: Duty, profile: OwnProfile, session: SessionDep, settings: SettingsDep
+) -> ProfilePublic:
+    """Off duty withdraws every pending offer at once and routes it to someone else."""
+    return _profile_out(profiles.set_duty(session, profile, body.on_duty, settings.help))
 
 
 @router.get("/psychologists/me/queue")
 def queue(profile: OwnProfile, session: SessionDep) -> list[QueueItem]:
+    """Open offers, most urgent first; the child's words only for critical ones. Logged."""
+    rows = routing.queue_for(session, profile.user_id)
+    service.log_reads(session, [r for _, r in rows], profile.user_id, "read_queue")
     return [
         QueueItem(
-            offer_id=o.id, offer_state=o.state, expires_at=o.expires_at, request=_out(session, r)
+            offer_id=o.id,
+            offer_state=o.state,
+            expires_at=o.expires_at,
+            request=_out(session, r, offer_only=True),
         )
-        for o, r in routing.queue_for(session, profile.user_id)
+        for o, r in rows
     ]
 
 

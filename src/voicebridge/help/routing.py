@@ -5,6 +5,13 @@ conditional UPDATE (``open_cases < capacity``) may raise; "first to accept
 takes it" is a conditional UPDATE on the request's state. Both hold under
 concurrent accepts on PostgreSQL (the row lock the UPDATE takes makes the
 second one re-check its WHERE) and on SQLite (writers are serialised).
+
+Pending offers count against a psychologist's free places too: open cases plus
+open (non-critical) offers never exceed capacity. Making an offer first locks
+the candidates' profile rows (``SELECT ... FOR UPDATE``, always in user-id
+order so two routers cannot deadlock) and counts their offers afresh, so two
+requests arriving at once cannot both take someone's last free place. Critical
+offers go to everyone on duty, full or not, and do not count.
 """
 
 from __future__ import annotations
@@ -64,6 +71,16 @@ def is_available(profile: PsychologistProfile, now: datetime) -> bool:
     return False
 
 
+def is_present(profile: PsychologistProfile, now: datetime) -> bool:
+    """On duty by their own switch and inside an availability window: a window closing
+    counts as going off duty."""
+    return (
+        profile.verification is Verification.verified
+        and profile.on_duty
+        and is_available(profile, now)
+    )
+
+
 def on_duty(session: Session, now: datetime) -> list[PsychologistProfile]:
     profiles = session.exec(
         select(PsychologistProfile)
@@ -91,12 +108,21 @@ def rank(
     settings: HelpSettings,
     request: HelpRequest,
     candidates: list[PsychologistProfile],
+    room: dict[uuid.UUID, int] | None = None,
 ) -> list[tuple[float, PsychologistProfile]]:
-    """Best first: language, continuity with the child's earlier psychologist, room, specialty."""
+    """Best first: language, continuity with the child's earlier psychologist, room, specialty.
+
+    ``room`` is each candidate's free places (capacity minus open cases minus
+    pending offers); without it, open cases alone.
+    """
     data = triage.load(settings)
     w = settings.weights
     earlier = previous_psychologists(session, request.child_id)
     scored: list[tuple[float, PsychologistProfile]] = []
+
+    def free(p: PsychologistProfile) -> int:
+        return room[p.user_id] if room is not None else p.capacity - p.open_cases
+
     for p in candidates:
         score = 0.0
         fit = triage.language_score(data, request.language, p.languages)
@@ -104,13 +130,55 @@ def rank(
         if p.user_id in earlier:
             score += w.continuity
         if p.capacity > 0:
-            score += w.free_capacity * max(0.0, 1 - p.open_cases / p.capacity)
+            score += w.free_capacity * max(0.0, free(p) / p.capacity)
         if request.category.value in p.specialties:
             score += w.specialty
         scored.append((score, p))
-    # Ties go to the psychologist with fewer open cases, then a stable id order.
-    scored.sort(key=lambda sp: (-sp[0], sp[1].open_cases, str(sp[1].user_id)))
+    # Among equal matches the one with more free places first, then a stable id order.
+    scored.sort(key=lambda sp: (-round(sp[0], 6), -free(sp[1]), str(sp[1].user_id)))
     return scored
+
+
+def lock_profiles(session: Session, user_ids: list[uuid.UUID] | set[uuid.UUID]) -> None:
+    """Row locks on these profiles until the transaction ends, taken in id order.
+
+    Everything that makes or withdraws non-critical offers takes them before
+    counting free places; one batch per transaction, sorted, so no deadlock.
+    No-op on SQLite, which serialises writers anyway.
+    """
+    if not user_ids:
+        return
+    session.exec(
+        select(PsychologistProfile.user_id)
+        .where(col(PsychologistProfile.user_id).in_(list(user_ids)))
+        .order_by(col(PsychologistProfile.user_id))
+        .with_for_update()
+    ).all()
+
+
+def lock_present(session: Session, also: set[uuid.UUID] | None = None) -> None:
+    """Locks everyone who could be offered something now (and ``also``), in one batch."""
+    ids = {p.user_id for p in on_duty(session, clock.now())} | (also or set())
+    lock_profiles(session, ids)
+
+
+def free_room(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Capacity minus open cases minus open non-critical offers, read fresh from the rows."""
+    if not user_ids:
+        return {}
+    rows = session.exec(
+        select(
+            PsychologistProfile.user_id,
+            PsychologistProfile.capacity,
+            PsychologistProfile.open_cases,
+        ).where(col(PsychologistProfile.user_id).in_(user_ids))
+    ).all()
+    pending = _pending_offers(session, user_ids)
+    return {uid: cap - held - pending.get(uid, 0) for uid, cap, held in rows}
+
+
+def open_offer_count(session: Session, request_id: uuid.UUID) -> int:
+    return len(_open_offers(session, request_id))
 
 
 def _open_offers(session: Session, request_id: uuid.UUID) -> list[Offer]:
@@ -152,11 +220,15 @@ def _make_offer(
     return offer
 
 
-def _pending_offers(session: Session) -> dict[uuid.UUID, int]:
+def _pending_offers(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     rows = session.exec(
         select(Offer.psychologist_id, func.count())
         .join(HelpRequest, col(HelpRequest.id) == col(Offer.request_id))
-        .where(Offer.state == OfferState.open, HelpRequest.urgency != Urgency.critical)
+        .where(
+            Offer.state == OfferState.open,
+            HelpRequest.urgency != Urgency.critical,
+            col(Offer.psychologist_id).in_(user_ids),
+        )
         .group_by(col(Offer.psychologist_id))
     ).all()
     return {pid: int(n) for pid, n in rows}
@@ -216,18 +288,35 @@ def _route(
     history = session.exec(select(Offer).where(Offer.request_id == request.id)).all()
     declined = {o.psychologist_id for o in history if o.state is OfferState.declined}
     lapsed = {o.psychologist_id for o in history} - declined
-    with_room = [p for p in present if p.open_cases < p.capacity and p.user_id not in declined]
+    eligible = [p for p in present if p.user_id not in declined]
+    lock_profiles(session, {p.user_id for p in eligible})
+    room = free_room(session, [p.user_id for p in eligible])
+    with_room = [p for p in eligible if room.get(p.user_id, 0) > 0]
     # Fresh faces first; then those who let it lapse; a child is never left with nobody
     # because everyone on duty once declined.
     for excluded in (declined | lapsed, declined, set()):
         candidates = [p for p in with_room if p.user_id not in excluded]
         if candidates:
             break
-    ranked = rank(session, settings, request, candidates)
+    ranked = rank(session, settings, request, candidates, room)
     if not ranked:
         return []
     score, best = ranked[0]
     return [_make_offer(session, settings, request, best, score, now)]
+
+
+def unheard(request: HelpRequest) -> bool:
+    """A voice-only request no person has listened to yet."""
+    voice_only = (request.voice or request.audio_asset_id is not None) and not (
+        request.text and request.text.strip()
+    )
+    return voice_only and request.heard_at is None
+
+
+def queue_order(request: HelpRequest) -> tuple[int, int, datetime]:
+    """Most urgent first; at equal urgency a recording nobody has heard yet goes ahead of
+    typed words (its words were never triaged), then the longest waiting."""
+    return (-URGENCY_RANK[request.urgency], 0 if unheard(request) else 1, request.created_at)
 
 
 def waiting_requests(session: Session) -> list[HelpRequest]:
@@ -236,7 +325,7 @@ def waiting_requests(session: Session) -> list[HelpRequest]:
         .where(HelpRequest.state == RequestState.waiting)
         .order_by(col(HelpRequest.created_at))
     ).all()
-    return sorted(rows, key=lambda r: -URGENCY_RANK[r.urgency])
+    return sorted(rows, key=queue_order)
 
 
 def route_waiting(session: Session, settings: HelpSettings) -> int:
@@ -244,6 +333,7 @@ def route_waiting(session: Session, settings: HelpSettings) -> int:
     made = 0
     waiting = waiting_requests(session)
     present = on_duty(session, clock.now()) if waiting else []
+    lock_profiles(session, {p.user_id for p in present})
     for request in waiting:
         made += len(route(session, settings, request, present))
     return made
@@ -386,4 +476,4 @@ def queue_for(session: Session, user_id: uuid.UUID) -> list[tuple[Offer, HelpReq
             HelpRequest.state == RequestState.waiting,
         )
     ).all()
-    return sorted(rows, key=lambda r: (-URGENCY_RANK[r[1].urgency], r[1].created_at))
+    return sorted(rows, key=lambda r: queue_order(r[1]))

@@ -106,6 +106,20 @@ class RequestPublic(BaseModel):
     closed_at: datetime | None = None
     child_name: str | None = None
     school_id: uuid.UUID | None = None
+    # The highest urgency the request ever had (the closing rules follow it).
+    peak_urgency: Urgency | None = None
+    # The child recorded instead of typing; nobody has listened to it yet.
+    voice: bool = False
+    not_yet_heard: bool = False
+    # What a volunteer needs to decide on an offer.
+    child_age: int | None = None
+    waiting_seconds: int | None = None
+    # True when the child's words (text, recording) are withheld: an offer not yet accepted.
+    words_hidden: bool = False
+    # For the child: an honest status and when someone should be with them.
+    status: str | None = None
+    status_text: str | None = None
+    expected_by: datetime | None = None
 
 
 class RequestCreated(BaseModel):
@@ -141,6 +155,39 @@ class MessagePublic(BaseModel):
 
 class UrgencyChange(BaseModel):
     urgency: Urgency
+    # Needed (and only a supervisor may do it) to go below what triage found.
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class UrgencyChangePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    changed_by: uuid.UUID | None
+    from_urgency: Urgency | None
+    to_urgency: Urgency
+    reason: str
+    at: datetime
+
+
+class Reassign(BaseModel):
+    # Another verified psychologist with a free place; omitted: back to the queue.
+    psychologist_id: uuid.UUID | None = None
+
+
+class AccessLogEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    user_id: uuid.UUID
+    action: str
+    at: datetime
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessLogEntry]
+    next_cursor: str | None
 
 
 class RiskAssessment(BaseModel):

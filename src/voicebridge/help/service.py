@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import User
-from voicebridge.errors import Conflict, InvalidInput, NotFound
+from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from voicebridge.help import escalation, routing, triage
 from voicebridge.help.config import CrisisResource, HelpSettings
 from voicebridge.help.models import (
@@ -18,20 +18,83 @@ from voicebridge.help.models import (
     CaseAccessLog,
     Category,
     EscalationLevel,
+    HelpAlert,
     HelpMessage,
     HelpRequest,
     MessageState,
+    PsychologistProfile,
     RequestState,
     Urgency,
+    UrgencyChange,
 )
 from voicebridge.jobs import service as jobs
 from voicebridge.live import events as live
+from voicebridge.privacy import audit
 from voicebridge.schools.models import Child
 
 
 def log_access(session: Session, request_id: uuid.UUID, user_id: uuid.UUID, action: str) -> None:
     session.add(CaseAccessLog(request_id=request_id, user_id=user_id, action=action))
     session.flush()
+
+
+def log_reads(
+    session: Session, requests: list[HelpRequest], user_id: uuid.UUID, action: str
+) -> None:
+    """One row per request a list or queue showed to the reader, in one flush."""
+    now = clock.now()
+    for request in requests:
+        session.add(CaseAccessLog(request_id=request.id, user_id=user_id, action=action, at=now))
+    session.flush()
+
+
+def _higher(a: Urgency | None, b: Urgency) -> Urgency:
+    return b if a is None or URGENCY_RANK[b] > URGENCY_RANK[a] else a
+
+
+def record_urgency(
+    session: Session,
+    request: HelpRequest,
+    urgency: Urgency,
+    *,
+    by: uuid.UUID | None,
+    reason: str,
+    initial: bool = False,
+) -> None:
+    """Sets the urgency and keeps the change: who (None = automation), when, why, from, to."""
+    session.add(
+        UrgencyChange(
+            request_id=request.id,
+            changed_by=by,
+            from_urgency=None if initial else request.urgency,
+            to_urgency=urgency,
+            reason=reason[:2000],
+            at=clock.now(),
+        )
+    )
+    request.urgency = urgency
+    request.peak_urgency = _higher(request.peak_urgency, urgency)
+    if by is None:
+        request.triage_urgency = _higher(request.triage_urgency, urgency)
+    session.add(request)
+
+
+def urgency_history(session: Session, request_id: uuid.UUID) -> list[UrgencyChange]:
+    return list(
+        session.exec(
+            select(UrgencyChange)
+            .where(UrgencyChange.request_id == request_id)
+            .order_by(col(UrgencyChange.at), col(UrgencyChange.id))
+        ).all()
+    )
+
+
+def highest_urgency(session: Session, request: HelpRequest) -> Urgency:
+    """The highest urgency the request ever had, from the request and its history."""
+    top = _higher(request.peak_urgency, request.urgency)
+    for change in urgency_history(session, request.id):
+        top = _higher(top, change.to_urgency)
+    return top
 
 
 def crisis_resources(settings: HelpSettings) -> list[CrisisResource]:
@@ -47,6 +110,7 @@ def create_request(
     not_safe: bool,
     text: str | None,
     language: str,
+    voice: bool = False,
 ) -> tuple[HelpRequest, bool]:
     """Triage, offer and start the timers in one transaction; True when nobody is on duty.
 
@@ -66,8 +130,17 @@ def create_request(
         language=language,
         urgency=urgency,
         risk_flagged=flagged,
+        voice=voice,
     )
     session.add(request)
+    session.flush()
+    if not_safe:
+        why = "triage: the child said they are not safe"
+    elif flagged:
+        why = "triage: risk words in the request"
+    else:
+        why = f"triage: category {category.value}"
+    record_urgency(session, request, urgency, by=None, reason=why, initial=True)
     session.flush()
     nobody = not routing.on_duty(session, request.created_at)
     _start(session, settings, request, nobody)
@@ -79,10 +152,11 @@ def _start(session: Session, settings: HelpSettings, request: HelpRequest, nobod
     offers = routing.route(session, settings, request)
     urgent = request.urgency in (Urgency.critical, Urgency.high)
     if request.urgency is Urgency.critical:
+        # Every supervisor at once, on duty or not: a child in danger cannot wait for T1.
         escalation.alert(
             session,
             request,
-            [p.user_id for p in escalation.supervisors(session) if p.on_duty],
+            [p.user_id for p in escalation.all_supervisors(session)],
             "critical_request",
         )
     if urgent and (nobody or not offers):
@@ -94,32 +168,84 @@ def _start(session: Session, settings: HelpSettings, request: HelpRequest, nobod
 
 
 def raise_urgency(
-    session: Session, settings: HelpSettings, request: HelpRequest, urgency: Urgency
+    session: Session,
+    settings: HelpSettings,
+    request: HelpRequest,
+    urgency: Urgency,
+    reason: str = "risk words in the conversation",
 ) -> None:
-    request.urgency = urgency
+    """Automation's only move: up. Never lowers, so it can run on any text at any time."""
+    if URGENCY_RANK[urgency] <= URGENCY_RANK[request.urgency]:
+        return
+    record_urgency(session, request, urgency, by=None, reason=reason)
     request.risk_flagged = True
     session.add(request)
     session.flush()
     if request.state is RequestState.waiting:
         _start(session, settings, request, not routing.on_duty(session, clock.now()))
     elif request.state is RequestState.assigned and urgency is Urgency.critical:
-        escalation.escalate(
-            session, request, EscalationLevel.supervisors, "risk words in the conversation"
-        )
+        escalation.escalate(session, request, EscalationLevel.supervisors, reason)
+
+
+def apply_transcript(
+    session: Session, settings: HelpSettings, request: HelpRequest, text: str
+) -> Urgency | None:
+    """A transcript of the child's recording goes through the same triage as typed words.
+
+    It can only raise urgency (never lower what the category or a person set);
+    returns the new urgency, or None when nothing changed.
+    """
+    request.transcript = text[:4000]
+    session.add(request)
+    found = triage.raised(request.urgency, triage.scan_risk(triage.load(settings), text))
+    if found is not None:
+        raise_urgency(session, settings, request, found, "triage: risk words in the recording")
+    session.flush()
+    return found
 
 
 def set_urgency(
-    session: Session, settings: HelpSettings, request: HelpRequest, urgency: Urgency
+    session: Session,
+    settings: HelpSettings,
+    request: HelpRequest,
+    urgency: Urgency,
+    *,
+    by: User,
+    supervisor: bool,
+    reason: str | None,
 ) -> HelpRequest:
-    """The assigned psychologist or a supervisor may move urgency either way."""
+    """The assigned psychologist or a supervisor may move urgency either way, with a record.
+
+    Below what triage found (``triage_urgency``) only a supervisor may go, and only
+    with a reason: a child's words flagged by automation are not quietly set aside.
+    """
     if request.state is RequestState.closed:
         raise Conflict("The case is closed")
-    request.urgency = urgency
-    session.add(request)
+    if urgency is request.urgency:
+        return request
+    floor = request.triage_urgency or request.urgency
+    lowering = URGENCY_RANK[urgency] < URGENCY_RANK[request.urgency]
+    if URGENCY_RANK[urgency] < URGENCY_RANK[floor]:
+        if not supervisor:
+            raise Forbidden(f"Only a supervisor may set urgency below what triage found ({floor})")
+        if not (reason and reason.strip()):
+            raise InvalidInput("Say why: setting urgency below triage needs a reason")
+    why = reason.strip() if reason and reason.strip() else ("lowered" if lowering else "raised")
+    record_urgency(session, request, urgency, by=by.id, reason=why)
     session.flush()
     if request.state is RequestState.waiting:
-        routing.route(session, settings, request)
-        escalation.schedule(session, settings, request)
+        if lowering:
+            routing.route(session, settings, request)
+            escalation.schedule(session, settings, request)
+        else:
+            _start(session, settings, request, not routing.on_duty(session, clock.now()))
+    elif request.state is RequestState.assigned and urgency is Urgency.critical:
+        escalation.alert(
+            session,
+            request,
+            [p.user_id for p in escalation.all_supervisors(session)],
+            "critical_request",
+        )
     return request
 
 
@@ -182,6 +308,7 @@ def post_message(
         found = triage.raised(request.urgency, triage.scan_risk(triage.load(settings), text))
         if found is not None:
             raise_urgency(session, settings, request, found)
+        _tell_if_psychologist_away(session, request)
     else:
         reasons = triage.contact_details(text)
         if reasons:
@@ -227,6 +354,14 @@ def review_message(
     message.reviewed_by = reviewer.id
     message.reviewed_at = clock.now()
     session.add(message)
+    audit.record(
+        session,
+        reviewer,
+        "approve" if release else "reject",
+        "help_message",
+        message.id,
+        request=str(message.request_id),
+    )
     if release:
         request = session.get(HelpRequest, message.request_id)
         if request is not None and request.first_response_at is None:
@@ -237,6 +372,33 @@ def review_message(
     if request is not None:
         live.message_reviewed(session, message, request)
     return message
+
+
+OFF_DUTY_ALERT = "child_wrote_psychologist_off_duty"
+
+
+def _tell_if_psychologist_away(session: Session, request: HelpRequest) -> None:
+    """The child wrote on a case whose psychologist is off duty: supervisors hear of it.
+
+    A supervisor who still has an unread alert of this kind for the case is not
+    told again, so a child writing ten lines does not ring ten times.
+    """
+    if request.state is not RequestState.assigned or request.psychologist_id is None:
+        return
+    profile = session.get(PsychologistProfile, request.psychologist_id)
+    if profile is not None and routing.is_present(profile, clock.now()):
+        return
+    unread = set(
+        session.exec(
+            select(HelpAlert.recipient_id).where(
+                HelpAlert.request_id == request.id,
+                HelpAlert.kind == OFF_DUTY_ALERT,
+                col(HelpAlert.read_at).is_(None),
+            )
+        ).all()
+    )
+    recipients = [p.user_id for p in escalation.supervisors(session) if p.user_id not in unread]
+    escalation.alert(session, request, recipients, OFF_DUTY_ALERT)
 
 
 RISK_KEYS = ("thoughts", "plan", "means", "timeframe")
@@ -254,7 +416,8 @@ def close_case(
     """High and critical cases need a risk assessment and a safety plan or escalation record."""
     if request.state is not RequestState.assigned:
         raise Conflict("Only an assigned case can be closed")
-    if request.urgency in (Urgency.critical, Urgency.high):
+    # The rule follows the highest urgency ever: lowering first cannot bypass it.
+    if highest_urgency(session, request) in (Urgency.critical, Urgency.high):
         missing = [k for k in RISK_KEYS if not risk_assessment or k not in risk_assessment]
         if missing:
             raise InvalidInput(

@@ -80,6 +80,7 @@ def _messages_out(
                 state=service.display_state(message, asset),
                 failure_type=message.failure_type if own else None,
                 failure_detail=message.failure_detail if own else None,
+                asset_id=message.asset_id if own else None,
                 duration_ms=asset.duration_ms,
                 created_at=message.created_at,
                 ready_at=message.ready_at,

@@ -47,6 +47,9 @@ class MessagePublic(BaseModel):
     # Shown only to the sender, from the asset's failure, e.g. "not-audio".
     failure_type: str | None = None
     failure_detail: str | None = None
+    # Shown only to the sender: the upload's Asset-Id header, so an app's outbox
+    # can tell which of its uploads became this message.
+    asset_id: uuid.UUID | None = None
     duration_ms: int | None
     created_at: datetime
     ready_at: datetime | None

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from voicebridge import clock
 from voicebridge.auth import policy
 from voicebridge.auth import service as auth
 from voicebridge.auth.deps import (
@@ -16,7 +17,7 @@ from voicebridge.auth.deps import (
 )
 from voicebridge.db import SessionDep
 from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
-from voicebridge.schools import service
+from voicebridge.schools import listening, service
 from voicebridge.schools.deps import (
     AdministeredSchool,
     ManagedChild,
@@ -35,6 +36,8 @@ from voicebridge.schools.schemas import (
     DeviceCreate,
     DevicePublic,
     DeviceRegistered,
+    ListeningHoursStatus,
+    ListeningWindow,
     PinReset,
     Roster,
     RosterChild,
@@ -159,7 +162,11 @@ def list_classes(school: ViewableSchool, session: SessionDep) -> list[ClassPubli
 
 @router.post("/schools/{school_id}/children", status_code=status.HTTP_201_CREATED)
 def enrol_child(
-    body: ChildEnrol, school: ManagedSchool, session: SessionDep, passwords: PasswordsDep
+    body: ChildEnrol,
+    school: ManagedSchool,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    passwords: PasswordsDep,
 ) -> ChildPublic:
     child = service.enrol_child(
         session,
@@ -170,6 +177,7 @@ def enrol_child(
         class_id=body.class_id,
         birth_year=body.birth_year,
         pin=body.pin,
+        by=principal.id,
     )
     return _child_out(child)
 
@@ -200,9 +208,13 @@ def update_child(body: ChildUpdate, child: ManagedChild, session: SessionDep) ->
 
 @router.post("/children/{child_id}/pin")
 def reset_pin(
-    body: PinReset, child: ManagedChild, session: SessionDep, passwords: PasswordsDep
+    body: PinReset,
+    child: ManagedChild,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    passwords: PasswordsDep,
 ) -> ChildPublic:
-    return _child_out(service.reset_pin(session, passwords, child, body.pin))
+    return _child_out(service.reset_pin(session, passwords, child, body.pin, principal.id))
 
 
 @router.post("/schools/{school_id}/devices", status_code=status.HTTP_201_CREATED)
@@ -246,4 +258,18 @@ def device_roster(device: CurrentDevice, session: SessionDep) -> Roster:
             )
             for c, kids in service.roster(session, school.id)
         ],
+    )
+
+
+@router.get("/device/listening-hours")
+def device_listening_hours(device: CurrentDevice, session: SessionDep) -> ListeningHoursStatus:
+    """Whether this device's school is in its listening hours, and when that changes."""
+    school = service.get_school(session, device.school_id)
+    now = listening.status(school.listening_hours, school.timezone, clock.now())
+    return ListeningHoursStatus(
+        open=now.open,
+        timezone=school.timezone,
+        ends_at=now.ends_at,
+        next_start=now.next_start,
+        windows=[ListeningWindow.model_validate(w) for w in school.listening_hours],
     )

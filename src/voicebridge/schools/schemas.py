@@ -172,3 +172,15 @@ class Roster(BaseModel):
     school_id: uuid.UUID
     school_name: str
     classes: list[RosterClass]
+
+
+class ListeningHoursStatus(BaseModel):
+    """For the kiosk: "listening time until 19:30" or "next listening time: 18:30"."""
+
+    open: bool
+    timezone: str
+    ends_at: datetime | None = Field(description="When the current window ends (UTC)")
+    next_start: datetime | None = Field(
+        description="When the next window starts (UTC); none when the school has no windows"
+    )
+    windows: list[ListeningWindow]

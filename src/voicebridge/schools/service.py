@@ -15,6 +15,7 @@ from voicebridge.auth.models import Device
 from voicebridge.auth.passwords import Passwords
 from voicebridge.errors import Conflict, InvalidInput, NotFound
 from voicebridge.pagination import decode_cursor
+from voicebridge.privacy import audit
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership, StaffRole
 
 
@@ -187,6 +188,7 @@ def enrol_child(
     class_id: uuid.UUID,
     birth_year: int,
     pin: str,
+    by: uuid.UUID | None = None,
 ) -> Child:
     _class_of(session, school.id, class_id)
     user = User(role=Role.child, display_name=f"{family_name}{given_name}")
@@ -203,6 +205,8 @@ def enrol_child(
     )
     session.add(child)
     session.flush()
+    if by is not None:
+        audit.record(session, by, "enrol", "child", child.id, school_id=school.id)
     return child
 
 
@@ -221,12 +225,16 @@ def update_child(session: Session, child: Child, changes: dict[str, Any]) -> Chi
     return child
 
 
-def reset_pin(session: Session, passwords: Passwords, child: Child, pin: str) -> Child:
+def reset_pin(
+    session: Session, passwords: Passwords, child: Child, pin: str, by: uuid.UUID | None = None
+) -> Child:
     child.pin_hash = passwords.hash(pin)
     child.pin_failures = 0
     child.pin_locked_at = None
     session.add(child)
     session.flush()
+    if by is not None:
+        audit.record(session, by, "pin_reset", "child", child.id, school_id=child.school_id)
     return child
 
 

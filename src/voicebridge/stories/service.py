@@ -21,6 +21,7 @@ from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from voicebridge.live import events as live
+from voicebridge.privacy import audit
 from voicebridge.schools.models import Child, School
 from voicebridge.stories.models import (
     Chapter,
@@ -60,6 +61,7 @@ def verify_narrator(
     profile.verified_by, profile.verified_at = moderator.id, clock.now()
     session.add(profile)
     session.flush()
+    audit.record(session, moderator, "approve" if verified else "reject", "narrator", user_id)
     return profile
 
 
@@ -217,6 +219,7 @@ def review(
     session.add(story)
     session.flush()
     live.story_reviewed(session, story)
+    audit.record(session, moderator, "approve" if approve else "reject", "story", story.id)
     return story
 
 

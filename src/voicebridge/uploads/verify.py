@@ -30,6 +30,7 @@ from sqlalchemy import cast as sql_cast
 
 from voicebridge import clock
 from voicebridge.audio.models import AudioAsset
+from voicebridge.privacy.models import DataExport
 from voicebridge.storage.base import ListedObject, ObjectStore
 from voicebridge.uploads.models import Upload
 
@@ -128,14 +129,22 @@ def references(engine: Engine, batch: int = 1000) -> Iterator[Reference]:
         sql_cast(upload.c.id, String),
         literal("upload"),
     ).where(upload.c.completed_at.is_(None))
-    every = union_all(originals, playables, uploads).subquery()
+    export = DataExport.__table__  # type: ignore[attr-defined]
+    exports = select(
+        export.c.object_key,
+        export.c.size,
+        export.c.sha256,
+        sql_cast(export.c.id, String),
+        literal("export"),
+    ).where(export.c.object_key.is_not(None))
+    every = union_all(originals, playables, uploads, exports).subquery()
     # S3 lists in byte order; PostgreSQL's default collation does not sort that way.
     order = every.c.key.collate("C") if engine.dialect.name == "postgresql" else every.c.key
     stmt = select(every).order_by(order)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
         for key, size, sha256, owner, role in result:
-            kind = "upload" if role == "upload" else "asset"
+            kind = role if role in ("upload", "export") else "asset"
             yield Reference(
                 key=key,
                 size=int(size) if size is not None else None,

@@ -1,0 +1,1 @@
+"""The data lifecycle: retention, withdrawal and closure, export and erasure, the audit trail."""

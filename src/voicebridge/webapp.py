@@ -1,0 +1,107 @@
+"""The browser app, served at ``/`` from the files Vite built into ``web_dist/``.
+
+Caching follows what changes: files under ``/assets/`` carry a content hash in
+their name, so a phone on metered data keeps them for a year; the HTML shell,
+the service worker and the manifest are revalidated on every visit, so a new
+release reaches everyone at their next open. Client-side routes (``/parent/...``,
+``/kiosk/...``, ``/console/...``) answer the shell and let the app route; the
+API, the documentation and the operations endpoints never do.
+
+The Content-Security-Policy allows only this origin: no inline script, no
+eval, no third-party host (the app ships everything it uses), blob: media for
+listening back to a recording that is still on the phone.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+from fastapi.responses import FileResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+DIST = Path(__file__).parent / "web_dist"
+CLIENT_ROOTS = ("parent", "kiosk", "console")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # The recorder needs the microphone on this origin; nothing else does.
+    "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
+}
+# Files at the root of the build that must not be cached for long.
+_ROOT_FILES = ("sw.js", "manifest.webmanifest", "icon.svg", "icon-192.png", "icon-512.png")
+
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+
+
+class _HashedAssets(StaticFiles):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = IMMUTABLE
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def built(dist: Path = DIST) -> bool:
+    return (dist / "index.html").is_file()
+
+
+def install(app: FastAPI, dist: Path = DIST) -> None:
+    """Serve the app when it was built; without it the API works alone."""
+    if not built(dist):
+        return
+    app.mount("/assets", _HashedAssets(directory=dist / "assets", check_dir=False), name="assets")
+
+    def shell() -> Response:
+        return FileResponse(
+            dist / "index.html",
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": REVALIDATE, **SECURITY_HEADERS},
+        )
+
+    for name in _ROOT_FILES:
+        if (dist / name).is_file():
+
+            def root_file(file: Path = dist / name) -> Response:
+                headers = {"Cache-Control": REVALIDATE, "X-Content-Type-Options": "nosniff"}
+                if file.name == "sw.js":
+                    headers["Service-Worker-Allowed"] = "/"
+                return FileResponse(file, headers=headers)
+
+            app.add_api_route(
+                f"/{name}", root_file, methods=["GET", "HEAD"], include_in_schema=False
+            )
+
+    app.add_api_route("/", shell, methods=["GET", "HEAD"], include_in_schema=False)
+
+    def client_route(rest: str) -> Response:
+        return shell()
+
+    for root in CLIENT_ROOTS:
+        app.add_api_route(f"/{root}", shell, methods=["GET", "HEAD"], include_in_schema=False)
+        app.add_api_route(
+            f"/{root}/{{rest:path}}", client_route, methods=["GET", "HEAD"], include_in_schema=False
+        )

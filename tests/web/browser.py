@@ -1,0 +1,129 @@
+"""A real VoiceBridge (`voicebridge serve --demo`) and Debian's Chromium with a fake microphone.
+
+The server runs as a subprocess on the embedded default (SQLite and a local
+object directory, exactly what `serve --demo` gives a new user), on loopback.
+Chromium's fake capture device plays a real speech recording (the demo's
+samples/hello.m4a, decoded to WAV) in a loop, so MediaRecorder records speech.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+DIST = ROOT / "src" / "voicebridge" / "web_dist" / "index.html"
+
+
+def speech_wav(target: Path) -> Path:
+    """samples/hello.m4a as 48 kHz mono 16-bit WAV, the format Chromium's fake mic reads."""
+    import av
+
+    pcm = []
+    with av.open(str(ROOT / "samples" / "hello.m4a")) as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                pcm.append(out.to_ndarray().reshape(-1))
+    samples = np.concatenate(pcm).astype(np.int16)
+    with wave.open(str(target), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(samples.tobytes())
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Demo:
+    base: str
+    device_token: str
+    children: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (id, pin)
+    box_id: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=30)
+
+    def token(self, login: str, password: str = "demo-password") -> str:
+        with self.api() as api:
+            answer = api.post("/auth/login", json={"login": login, "password": password})
+            answer.raise_for_status()
+            return str(answer.json()["access_token"])
+
+    def json(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
+        with self.api(token) as api:
+            answer = api.request(method, path, **kwargs)
+            assert answer.status_code < 400, answer.text
+            return answer.json() if answer.content else None
+
+
+def start_demo(data_dir: Path) -> Demo:
+    port = free_port()
+    out = data_dir.parent / "serve.out"
+    env = {**os.environ, "VOICEBRIDGE_DATA_DIR": str(data_dir), "VOICEBRIDGE_LOG_LEVEL": "warning"}
+    env.pop("VOICEBRIDGE_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "voicebridge"), "serve", "--demo", "--port", str(port)],
+        stdout=out.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"voicebridge serve exited: {out.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        process.terminate()
+        raise RuntimeError("voicebridge serve did not become ready")
+    text = out.read_text()
+    token = re.search(r"X-Device-Token\): (\S+)", text)
+    box = re.search(r"Story box for Grade 3: (\S+)", text)
+    assert token is not None, text
+    assert box is not None, text
+    demo = Demo(base=base, device_token=token.group(1), box_id=box.group(1), process=process)
+    for name, pin, child_id in re.findall(r"child (\w+) \w+ +Grade \d +PIN (\d+) +id (\S+)", text):
+        demo.children[name] = (child_id, pin)
+    _always_listening(demo)
+    return demo
+
+
+def _always_listening(demo: Demo) -> None:
+    """The demo school listens 18:30-19:30 on weekdays; the journeys run at any hour."""
+    admin = demo.token("admin@demo.voicebridge")
+    [school] = demo.json("GET", "/schools", admin)
+    hours = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
+    demo.json("PATCH", f"/schools/{school['id']}", admin, json={"listening_hours": hours})
+
+
+def new_phone() -> str:
+    return "+86136" + str(uuid.uuid4().int)[:8]

@@ -1,0 +1,24 @@
+/**
+ * The app's faces, one folder each: the parent's phone (parent/), the child's
+ * kiosk on a school tablet (child/), and the console for psychologists, school
+ * staff, moderators and admins (console/, issue 11). Each face is loaded on
+ * demand, so a parent's phone never downloads the kiosk.
+ */
+import { t, useLang } from "./lib/i18n";
+import { type Route, Router } from "./lib/router";
+import { NotFound, Spinner } from "./lib/ui";
+import { routes as childRoutes } from "./child/routes";
+import { routes as consoleRoutes } from "./console/routes";
+import { routes as parentRoutes } from "./parent/routes";
+
+const routes: Route[] = [
+  { path: "/", load: () => import("./lib/Welcome").then((m) => m.Welcome) },
+  ...parentRoutes,
+  ...childRoutes,
+  ...consoleRoutes,
+];
+
+export function App() {
+  useLang();
+  return <Router routes={routes} fallback={NotFound} loading={<Spinner label={t("loading")} />} />;
+}
