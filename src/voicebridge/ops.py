@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from voicebridge import metrics as m
 from voicebridge.errors import problem_response
 from voicebridge.logs import request_id_var
+from voicebridge.transcripts.engine import availability
 
 log = logging.getLogger("voicebridge.http")
 # A client's own request id is echoed only when it is a plain token.
@@ -54,7 +56,12 @@ async def readyz(request: Request) -> Response:
             request,
             extra={"checks": failures},
         )
-    return Response('{"status":"ready"}', media_type="application/json")
+    # Optional parts are details, never a reason to take the service out of rotation.
+    transcription = await run_in_threadpool(availability, request.app.state.settings)
+    details = {"transcription": {"available": transcription.ready, "detail": transcription.detail}}
+    return Response(
+        json.dumps({"status": "ready", "details": details}), media_type="application/json"
+    )
 
 
 @router.get("/metrics", include_in_schema=False)

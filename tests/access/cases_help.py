@@ -6,6 +6,8 @@ from typing import Any
 
 from tests.access.harness import ROLES, Case, Req, World, register
 from tests.help.helpers import ask, assigned_case, offer_to, psychologist
+from tests.help.voice import record_request, voice_message
+from voicebridge.accounts.models import User
 from voicebridge.help import escalation, oversight, service
 from voicebridge.help.models import Category, EscalationLevel, PsychologistProfile
 
@@ -35,6 +37,16 @@ def _case_with_other(w: World) -> None:
 def _case_with_w(w: World) -> None:
     request, _ = assigned_case(w.factory, w.child_a, w.psychologist, text="我想家")
     w.extras["request"] = request
+
+
+def _recorded_case_with_w(w: World) -> None:
+    """A voice-only request, assigned to w.psychologist, with a voice message from them."""
+    request, _ = assigned_case(w.factory, w.child_a, w.psychologist, text=None)
+    child = w.session.get(User, w.child_a.id)
+    assert child is not None
+    record_request(w.session, w.store, child, request)
+    w.extras["request"] = request
+    w.extras["message"] = voice_message(w.session, w.store, w.psychologist, request)
 
 
 def _offered_to_w(w: World) -> None:
@@ -319,5 +331,68 @@ register(
         ),
         {"moderator", "admin"},
         setup=_pending_profile,
+    )
+)
+
+# Recordings: the assigned psychologist, supervisors, the school after T2; 404 for the rest.
+register(
+    Case(
+        "GET",
+        R + "/audio",
+        _url(U + "/audio"),
+        {"psychologist"},
+        setup=_recorded_case_with_w,
+        expect={**hidden("psychologist"), "child": 404},
+        note="the child's own recording is for the adults helping; the child gets 404",
+    )
+)
+register(
+    Case(
+        "GET",
+        R + "/messages/{message_id}/audio",
+        _url(U + "/messages/{message}/audio"),
+        {"child", "psychologist"},
+        setup=_recorded_case_with_w,
+        expect=hidden("psychologist"),
+    )
+)
+register(
+    Case(
+        "GET",
+        R + "/urgency",
+        _url(U + "/urgency"),
+        {"psychologist"},
+        setup=_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/hand-back",
+        _url(U + "/hand-back"),
+        {"psychologist"},
+        setup=_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+)
+register(
+    Case(
+        "POST",
+        R + "/reassign",
+        _body(U + "/reassign", {}),
+        {"psychologist"},
+        setup=_supervisor_w,
+        expect={**hidden("psychologist"), "child": 403},
+        note="w.psychologist is a supervisor here; {} sends the case back to the queue",
+    )
+)
+register(
+    Case(
+        "GET",
+        "/api/v1/help/access-log",
+        _url("/api/v1/help/access-log"),
+        {"psychologist", "admin"},
+        setup=_supervisor_w,
     )
 )

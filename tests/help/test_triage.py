@@ -165,3 +165,54 @@ def test_assess_names_the_category() -> None:
     found = triage.assess(DATA, "我想割腕")
     assert found is not None
     assert found.urgency is Urgency.critical
+
+
+# --- Issue 9: the contact filter, measured ---------------------------------------------
+
+
+def test_contact_set_meets_the_aims() -> None:
+    """recall >= 0.95 on messages with contact details, false holds <= 5% on ordinary ones."""
+    rows = evaluation.read(evaluation.CONTACT_SET)
+    score = evaluation.score_contacts(rows)
+    assert score["with_contact"] >= 100
+    assert score["without_contact"] >= 100
+    assert evaluation.contact_aims_met(score), (score["misses"], score["false_holds"])
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("一三九一二三四五六七八", "phone"),
+        ("幺三八 幺二三四 五六七八", "phone"),
+        ("139一二三四5678", "phone"),
+        ("1️⃣3️⃣8️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣7️⃣8️⃣", "phone"),
+        ("微信同手机号", "wechat"),
+        ("my wechat is my phone number", "wechat"),
+        ("search my WeChat: sunny_teacher", "wechat"),
+        ("加我微信", "wechat"),
+        ("t.cn/A6xYz", "link"),
+        ("dwz.cn/abc", "link"),
+        ("url点cn/xyz", "link"),
+        ("QQ 一二三四五六七八九", "qq"),
+        ("1 3 8 1 2 3 4 5 6 7 8", "phone"),
+    ],
+)
+def test_contact_filter_issue_misses(text: str, kind: str) -> None:
+    assert kind in triage.contact_details(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明天下午3点见",
+        "这次考了98分",
+        "2024年3月15日",
+        "我们班是三年级二班",
+        "一共花了1500元",
+        "可以打12355青少年热线",
+        "Mr.Wang is your teacher, right?",
+        "一二三四五，上山打老虎",
+    ],
+)
+def test_numbers_in_ordinary_messages_pass(text: str) -> None:
+    assert triage.contact_details(text) == []

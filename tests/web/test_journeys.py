@@ -7,15 +7,19 @@ Every screen a journey reaches is checked with axe-core.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from typing import Any
 
-from tests.web.browser import Demo, new_phone
+from tests.web.browser import Demo, new_phone, speech_wav
 from tests.web.conftest import axe_check as a11y
 
 # The journey records three minutes; set lower to iterate locally.
 RECORD_SECONDS = int(os.environ.get("VOICEBRIDGE_JOURNEY_RECORD_SECONDS", "180"))
 PLAYBACK_RATE = 16
+PLAYING = "() => [...document.querySelectorAll('audio')].some(a => a.currentTime > 1)"
+GO_TO = "p => { history.pushState(null, '', p); dispatchEvent(new PopStateEvent('popstate')); }"
 
 
 def register_parent(page: Any, demo: Demo, name: str, child: str) -> str:
@@ -137,3 +141,164 @@ def sent_messages(page: Any, demo: Demo, child_id: str) -> list[dict[str, Any]]:
     [thread] = [t for t in threads if t["child_id"] == child_id]
     items = demo.json("GET", f"/threads/{thread['id']}/messages", token)["items"]
     return [m for m in items if m["sender_id"] == me["id"]]
+
+
+def test_an_upload_cut_at_40_percent_resumes_after_a_reload_and_arrives_once(
+    demo: Demo, phone: Any, tmp_path: Path
+) -> None:
+    child_id = demo.children["Xiaoming"][0]
+    page = phone.new_page()
+    sign_in_parent(page, "+8613800138000")
+    # Small tus chunks and a slow uplink, like a phone on a building site.
+    page.evaluate("localStorage.setItem('vb.chunkSize', String(32 * 1024))")
+    page.goto(f"/parent/child/{child_id}")
+    page.wait_for_selector("[data-testid=file]")
+    before = len(sent_messages(page, demo, child_id))
+    cdp = phone.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 120_000},
+    )
+    seen: list[tuple[str, str | None]] = []
+    offsets: list[str] = []
+
+    def on_request(request: Any) -> None:
+        if "/api/v1/uploads" in request.url:
+            seen.append((request.method, request.headers.get("upload-offset")))
+
+    def on_response(response: Any) -> None:
+        if response.request.method == "HEAD" and "/api/v1/uploads/" in response.url:
+            offsets.append(response.headers.get("upload-offset", ""))
+
+    page.on("request", on_request)
+    page.on("response", on_response)
+    recording = speech_wav(tmp_path / "long-note.wav")
+    page.set_input_files("[data-testid=file]", str(recording))
+    page.wait_for_function(
+        "() => (document.querySelector("
+        "'[data-testid=outbox-item][data-state=uploading] progress')?.value ?? 0) >= 40",
+        timeout=60_000,
+    )
+    phone.set_offline(True)
+    reloaded_at = len(seen)
+    with contextlib.suppress(Exception):  # offline: the service worker's shell, or an error page
+        page.reload()
+    phone.set_offline(False)
+    if not page.query_selector("[data-testid=outbox]"):
+        page.goto(f"/parent/child/{child_id}")
+    page.on("request", on_request)
+    page.on("response", on_response)
+    page.wait_for_selector("[data-testid=outbox-item][data-state=ready]", timeout=120_000)
+
+    after_reload = seen[reloaded_at:]
+    assert ("POST", None) not in after_reload, "the upload was created again"
+    assert sum(1 for method, _ in seen if method == "POST") == 1
+    patches = [int(offset or 0) for method, offset in after_reload if method == "PATCH"]
+    assert offsets, "no HEAD asked the server where to resume"
+    assert patches[0] == int(offsets[0]) > 0, (patches, offsets)
+    assert len(sent_messages(page, demo, child_id)) == before + 1
+
+
+def test_the_child_records_a_reply_and_the_parent_plays_it(
+    demo: Demo, phone: Any, tablet: Any
+) -> None:
+    kiosk = tablet.new_page()
+    kiosk_sign_in(kiosk, demo, "Xiaoming")
+    kiosk.locator("[data-testid=family-tile]", has_text="Li Qiang").click()
+    kiosk.click("[data-testid=record-long]")
+    kiosk.wait_for_selector("[data-testid=recorder][data-state=recording]")
+    a11y(kiosk, "child recording a reply")
+    kiosk.wait_for_timeout(5000)
+    kiosk.click("[data-testid=stop-send]")
+    kiosk.wait_for_selector("[data-testid=outbox-item][data-state=ready]", timeout=90_000)
+
+    parent = phone.new_page()
+    sign_in_parent(parent, "+8613800138000")
+    a11y(parent, "parent home")
+    parent.click(f"a[href='/parent/child/{demo.children['Xiaoming'][0]}']")
+    reply = parent.locator("[data-testid=their-message]").last
+    reply.locator("[data-testid=play]").click()
+    parent.wait_for_function(
+        "() => [...document.querySelectorAll('audio')].some(a => a.currentTime > 1)"
+    )
+
+
+def test_a_story_box_plays_with_the_network_off(demo: Demo, tablet: Any) -> None:
+    kiosk = tablet.new_page()
+    kiosk_sign_in(kiosk, demo, "Fang")
+    kiosk.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    kiosk.click("[data-testid=stories-tile]")
+    kiosk.wait_for_selector("[data-testid=box-story]")
+    a11y(kiosk, "story shelf")
+    cached = 0
+    for _ in range(60):
+        cached = kiosk.evaluate(
+            "async () => (await (await caches.open('vb-stories-v1')).keys()).length"
+        )
+        if cached >= 2:
+            break
+        kiosk.wait_for_timeout(500)
+    assert cached >= 2, "the story box's chapters were not cached"
+    tablet.set_offline(True)
+    try:
+        kiosk.locator("[data-testid=box-story]").first.click()
+        kiosk.wait_for_selector("[data-testid=chapter]")
+        a11y(kiosk, "story chapters")
+        kiosk.locator("[data-testid=chapter] [data-testid=play]").first.click()
+        kiosk.wait_for_function(PLAYING)
+    finally:
+        tablet.set_offline(False)
+
+
+def test_a_child_asking_for_help_with_nobody_on_duty_sees_the_crisis_lines(
+    demo: Demo, tablet: Any
+) -> None:
+    doctors = [
+        demo.token(login) for login in ("dr.chen@demo.voicebridge", "dr.liu@demo.voicebridge")
+    ]
+    for token in doctors:
+        demo.json("PUT", "/psychologists/me/duty", token, json={"on_duty": False})
+    try:
+        kiosk = tablet.new_page()
+        kiosk_sign_in(kiosk, demo, "Jun")
+        kiosk.click("[data-testid=help]")
+        kiosk.wait_for_selector("[data-testid=category-lonely]")
+        a11y(kiosk, "help")
+        kiosk.click("[data-testid=category-lonely]")
+        kiosk.fill("#help-text", "我想妈妈")
+        kiosk.click("[data-testid=help-send]")
+        lines = kiosk.wait_for_selector("[data-testid=crisis-lines]")
+        assert "12355" in lines.text_content()
+        assert kiosk.text_content("[data-testid=help-state]")
+        a11y(kiosk, "help sent")
+    finally:
+        for token in doctors:
+            demo.json("PUT", "/psychologists/me/duty", token, json={"on_duty": True})
+
+
+def test_a_child_changing_ids_in_the_url_reaches_nothing_of_another_child(
+    demo: Demo, phone: Any, tablet: Any
+) -> None:
+    parent = phone.new_page()
+    sign_in_parent(parent, "+8613800138000")
+    token = parent_token(parent)
+    [xiaoming_thread] = [
+        t
+        for t in demo.json("GET", "/threads", token)["items"]
+        if t["child_id"] == demo.children["Xiaoming"][0]
+    ]
+    kiosk = tablet.new_page()
+    kiosk_sign_in(kiosk, demo, "Fang")
+    for path in (
+        f"/kiosk/thread/{xiaoming_thread['id']}",
+        f"/kiosk/stories/{xiaoming_thread['id']}",
+        "/kiosk/thread/not-an-id",
+    ):
+        # What typing in the address bar does inside the app, without a reload
+        # (a reload signs the child out, which is safer still).
+        kiosk.evaluate(GO_TO, path)
+        kiosk.wait_for_selector("[data-testid=not-found]")
+        a11y(kiosk, "not found")
+    kiosk.goto(f"/kiosk/thread/{xiaoming_thread['id']}")
+    kiosk.wait_for_url("**/kiosk")

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicebridge.families.models import Relation
 
-CONSENT_PURPOSES = ("voice_messages", "stories", "school_contact", "help_requests")
+CONSENT_PURPOSES = ("voice_messages", "stories", "school_contact", "help_requests", "transcripts")
 
 
 class InvitationCreate(BaseModel):
@@ -35,7 +35,13 @@ class InvitationIssued(InvitationPublic):
 
 class ConsentIn(BaseModel):
     notice_version: str = Field(min_length=1, max_length=40, examples=["2026-09"])
-    purposes: list[str] = Field(min_length=1, max_length=10, examples=[["voice_messages"]])
+    purposes: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        examples=[["voice_messages"]],
+        description="Purposes of the notice the guardian agreed to (`GET` the notice for "
+        "their wording); `transcripts` is optional and needs notice 2026-11 or later",
+    )
     retention_days: int = Field(ge=1, le=3650)
     agreed: bool = Field(description="The guardian ticked the consent box")
 

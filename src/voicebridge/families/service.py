@@ -21,6 +21,7 @@ from voicebridge.privacy import audit, lifecycle
 from voicebridge.privacy.config import PrivacySettings
 from voicebridge.privacy.models import ErasureScope
 from voicebridge.schools.models import Child, School
+from voicebridge.transcripts import store as transcripts
 
 REDEEM_SCOPE = "redeem"
 _DEFAULT_GRACE = timedelta(days=PrivacySettings().withdrawal_grace_days)
@@ -181,6 +182,9 @@ def redeem(
             retention_days=retention_days,
         )
     )
+    if "transcripts" not in purposes:
+        # A renewed consent without transcripts ends them, old ones included.
+        transcripts.forget_family(session, child.id, guardian.id)
     throttle.clear(session, REDEEM_SCOPE, key)
     session.flush()
     lifecycle.cancel(session, ErasureScope.link, link.id)
@@ -252,6 +256,8 @@ def withdraw_consent(
         consent.withdrawn_at = now
         session.add(consent)
         withdrawn = True
+    # No new transcripts (the job asks for consent again) and none of the old ones.
+    transcripts.forget_family(session, link.child_id, link.guardian_id)
     session.flush()
     if withdrawn:
         lifecycle.schedule(
@@ -299,6 +305,8 @@ def renew_consent(
             retention_days=retention_days,
         )
     )
+    if "transcripts" not in purposes:
+        transcripts.forget_family(session, link.child_id, link.guardian_id)
     session.flush()
     lifecycle.cancel(session, ErasureScope.link, link.id)
     return link

@@ -33,6 +33,7 @@ from voicebridge.help.deps import (
 )
 from voicebridge.help.models import (
     Category,
+    HelpMessage,
     HelpRequest,
     PsychologistProfile,
     RequestState,
@@ -69,6 +70,8 @@ from voicebridge.help.schemas import (
 from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from voicebridge.schools.models import Child
 from voicebridge.storage.deps import StoreDep
+from voicebridge.transcripts import store as transcript_store
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 router = APIRouter(tags=["help"])
 
@@ -125,6 +128,10 @@ def _out(
         out.status, out.status_text, out.expected_by = told.status, told.text, told.expected_by
     else:
         out.child_age = reads.child_age(session, request)
+        if not hidden and request.audio_asset_id is not None:
+            # The adults on the case: the machine-made transcript next to the recording.
+            found = transcript_store.for_assets(session, [request.audio_asset_id])
+            out.transcript = TranscriptPublic.of(found.get(request.audio_asset_id))
         if request.state is RequestState.waiting:
             out.waiting_seconds = int(max(0.0, (clock_now() - request.created_at).total_seconds()))
     return out
@@ -283,10 +290,22 @@ def decline(
 def messages(
     request: ReadableCase, principal: CurrentPrincipal, session: SessionDep
 ) -> list[MessagePublic]:
-    rows = service.messages_for(
-        session, request, principal.user, child_view=principal.role is Role.child
-    )
-    return [MessagePublic.model_validate(m) for m in rows]
+    child_view = principal.role is Role.child
+    rows = service.messages_for(session, request, principal.user, child_view=child_view)
+    return _messages_out(session, rows, transcripts=not child_view)
+
+
+def _messages_out(
+    session: SessionDep, rows: list[HelpMessage], *, transcripts: bool = True
+) -> list[MessagePublic]:
+    found = transcript_store.for_assets(session, [m.audio_asset_id for m in rows])
+    out = []
+    for m in rows:
+        item = MessagePublic.model_validate(m)
+        if transcripts and m.audio_asset_id is not None:
+            item.transcript = TranscriptPublic.of(found.get(m.audio_asset_id))
+        out.append(item)
+    return out
 
 
 @router.post("/help/requests/{request_id}/messages", status_code=status.HTTP_201_CREATED)
@@ -430,7 +449,7 @@ def decide_referral(
 
 @router.get("/help/review/messages")
 def held(_: SupervisorPrincipal, session: SessionDep) -> list[MessagePublic]:
-    return [MessagePublic.model_validate(m) for m in service.held_messages(session)]
+    return _messages_out(session, service.held_messages(session))
 
 
 @router.post("/help/review/messages/{message_id}")

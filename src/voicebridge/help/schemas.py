@@ -18,6 +18,7 @@ from voicebridge.help.models import (
     Urgency,
     Verification,
 )
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 
 class Window(BaseModel):
@@ -120,6 +121,11 @@ class RequestPublic(BaseModel):
     status: str | None = None
     status_text: str | None = None
     expected_by: datetime | None = None
+    transcript: TranscriptPublic | None = Field(
+        default=None,
+        description="Machine-made transcript of the recording, for the adults on the case "
+        "(not in an offer's preview); the recording stays the record",
+    )
 
 
 class RequestCreated(BaseModel):
@@ -151,6 +157,7 @@ class MessagePublic(BaseModel):
     state: MessageState
     held_reasons: list[str] = Field(default_factory=list)
     created_at: datetime
+    transcript: TranscriptPublic | None = None
 
 
 class UrgencyChange(BaseModel):

@@ -70,7 +70,8 @@ def _is_emoji(ch: str) -> bool:
     cp = ord(ch)
     if 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0xFE00 <= cp <= 0xFE0F:
         return True
-    return unicodedata.category(ch) in {"So", "Sk", "Cs", "Co"}
+    # Me: the keycap (1️⃣) and other enclosing marks.
+    return unicodedata.category(ch) in {"So", "Sk", "Cs", "Co", "Me"}
 
 
 def fold(text: str, extra_t2s: dict[str, str] | None = None) -> str:

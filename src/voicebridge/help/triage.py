@@ -11,15 +11,13 @@ Measured by ``bench/triage.py`` on ``tests/help/data/triage.jsonl``.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from voicebridge.help import lexicon
+from voicebridge.help import contact, lexicon
 from voicebridge.help.config import CrisisResource, HelpSettings
 from voicebridge.help.lexicon import Finding, Lexicon
 from voicebridge.help.models import URGENCY_RANK, Category, Urgency
@@ -104,38 +102,9 @@ def raised(current: Urgency, found: Urgency | None) -> Urgency | None:
     return None
 
 
-_JOINED_DIGITS = re.compile(r"(?<=\d)[\s\-.·—_/]+(?=\d)")
-_CONTACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("phone", re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")),
-    ("phone", re.compile(r"(?<!\d)0\d{2,3}\d{7,8}(?!\d)")),
-    ("phone", re.compile(r"\+\d{8,15}")),
-    (
-        "wechat",
-        re.compile(
-            r"(?:微信|weixin|wechat|wx|vx|v信|薇信|威信)\s*(?:号|id)?\s*[:：]?\s*[a-z0-9_\-]{5,}"
-        ),
-    ),
-    ("qq", re.compile(r"(?:qq|扣扣)\s*(?:号)?\s*[:：]?\s*\d{5,11}")),
-    (
-        "link",
-        re.compile(
-            r"(?:https?://|www\.)\S+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\."
-            r"(?:com|cn|net|org|io|me|cc|top|xyz|info|link|app)\b"
-        ),
-    ),
-)
-
-
 def contact_details(text: str | None) -> list[str]:
-    """Kinds of off-platform contact found in ``text`` (phone, wechat, qq, link)."""
-    if not text:
-        return []
-    plain = _JOINED_DIGITS.sub("", unicodedata.normalize("NFKC", text).casefold())
-    found: list[str] = []
-    for kind, pattern in _CONTACT_PATTERNS:
-        if kind not in found and pattern.search(plain):
-            found.append(kind)
-    return found
+    """Kinds of off-platform contact found in ``text`` (phone, wechat, qq, link, email, social)."""
+    return contact.contact_details(text)
 
 
 def language_score(data: HelpData, child_language: str, speaks: list[str]) -> str | None:

@@ -8,5 +8,6 @@ import voicebridge.notifications.jobs  # noqa: F401
 import voicebridge.privacy.exports  # noqa: F401
 import voicebridge.privacy.lifecycle  # noqa: F401
 import voicebridge.privacy.retention  # noqa: F401
+import voicebridge.transcripts.jobs  # noqa: F401
 import voicebridge.uploads.jobs  # noqa: F401
 from voicebridge.messages import jobs as messages_jobs  # noqa: F401

@@ -42,6 +42,8 @@ class Job(SQLModel, table=True):
     # Jobs with the same key are one job: enqueueing it again while it is pending is a no-op.
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     run_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # Higher runs first among due jobs (a child's spoken help request before a family message).
+    priority: int = 0
     attempts: int = 0
     max_attempts: int = 8
     locked_by: str | None = Field(default=None, max_length=120)

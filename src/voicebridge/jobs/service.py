@@ -28,6 +28,7 @@ def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     max_attempts: int = 8,
+    priority: int = 0,
 ) -> Job:
     """Adds a job to the caller's transaction: it exists only if that transaction commits.
 
@@ -42,6 +43,7 @@ def enqueue(
             run_at=run_at or clock.now(),
             dedupe_key=dedupe_key,
             max_attempts=max_attempts,
+            priority=priority,
         )
 
     if dedupe_key is None:
@@ -87,7 +89,12 @@ def claim(engine: Engine, worker_id: str, lease: timedelta, kinds: list[str]) ->
             (col(Job.state) == JobState.queued) & (col(Job.run_at) <= now),
             (col(Job.state) == JobState.running) & (col(Job.locked_until) < now),
         )
-        stmt = select(Job).where(due, col(Job.kind).in_(kinds)).order_by(col(Job.run_at)).limit(1)
+        stmt = (
+            select(Job)
+            .where(due, col(Job.kind).in_(kinds))
+            .order_by(col(Job.priority).desc(), col(Job.run_at))
+            .limit(1)
+        )
         if engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         job = session.exec(stmt).first()

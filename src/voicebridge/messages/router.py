@@ -38,6 +38,8 @@ from voicebridge.messages.schemas import (
 from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from voicebridge.schools.deps import ManagedSchool, ViewableChild
 from voicebridge.storage.deps import StoreDep
+from voicebridge.transcripts import store as transcript_store
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 router = APIRouter(tags=["messages"])
 
@@ -65,6 +67,7 @@ def _messages_out(
 ) -> list[MessageDetail]:
     listens = service.listens_of(session, user, [m.id for m in messages])
     assets, names = service.assets_and_senders(session, messages)
+    transcripts = transcript_store.for_assets(session, [m.asset_id for m in messages])
     out = []
     for message in messages:
         asset = assets[message.asset_id]
@@ -86,6 +89,7 @@ def _messages_out(
                 ready_at=message.ready_at,
                 position_ms=listen.position_ms if listen else 0,
                 heard=listen is not None,
+                transcript=TranscriptPublic.of(transcripts.get(message.asset_id)),
                 peaks=asset.peaks if detail else [],
             )
         )
@@ -121,8 +125,18 @@ def list_messages(
     session: SessionDep,
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Only messages whose caption or machine-made transcript contains this",
+        ),
+    ] = None,
 ) -> MessagePage:
-    messages, next_cursor = service.list_messages(session, principal.user, thread, cursor, limit)
+    messages, next_cursor = service.list_messages(
+        session, principal.user, thread, cursor, limit, search=q
+    )
     items = _messages_out(session, principal.user, messages)
     return MessagePage(
         items=[MessagePublic.model_validate(m.model_dump(exclude={"peaks"})) for m in items],

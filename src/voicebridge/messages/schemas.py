@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, model_validator
 
 from voicebridge.messages.models import MessageState, ThreadKind
+from voicebridge.transcripts.schemas import TranscriptPublic
 
 MAX_SEGMENTS_PER_REPORT = 500
 
@@ -56,6 +57,8 @@ class MessagePublic(BaseModel):
     # The caller's own resume point and whether they have heard it at all.
     position_ms: int = 0
     heard: bool = False
+    # Only where the guardian consented to transcripts; labelled machine-made.
+    transcript: TranscriptPublic | None = None
 
 
 class MessageDetail(MessagePublic):

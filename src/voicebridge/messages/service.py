@@ -23,6 +23,8 @@ from voicebridge.jobs import service as jobs
 from voicebridge.messages.models import Listen, Message, MessageState, Thread, ThreadKind
 from voicebridge.pagination import decode_cursor, encode_cursor
 from voicebridge.schools.models import Child, School, SchoolClass
+from voicebridge.transcripts import store as transcripts
+from voicebridge.transcripts.models import Transcript
 
 PURGE_JOB = "messages.purge_audio"
 
@@ -193,14 +195,30 @@ def _peer_name(session: Session, thread: Thread) -> str:
 
 
 def list_messages(
-    session: Session, user: User, thread: Thread, cursor: str | None, limit: int
+    session: Session,
+    user: User,
+    thread: Thread,
+    cursor: str | None,
+    limit: int,
+    *,
+    search: str | None = None,
 ) -> tuple[list[Message], str | None]:
-    """Newest first. Listeners see ready messages; the sender sees their own in any state."""
+    """Newest first. Listeners see ready messages; the sender sees their own in any state.
+
+    ``search`` keeps messages whose caption or transcript contains it (case-insensitive).
+    """
     stmt = select(Message).where(
         Message.thread_id == thread.id,
         col(Message.deleted_at).is_(None),
         or_(col(Message.state) == MessageState.ready, col(Message.sender_id) == user.id),
     )
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        in_transcript = exists().where(
+            col(Transcript.asset_id) == col(Message.asset_id),
+            col(Transcript.text).ilike(pattern, escape="\\"),
+        )
+        stmt = stmt.where(or_(col(Message.caption).ilike(pattern, escape="\\"), in_transcript))
     if cursor:
         at, last_id = decode_cursor(cursor)
         stmt = stmt.where(
@@ -265,6 +283,7 @@ def delete_message(session: Session, message: Message) -> None:
     if message.deleted_at is None:
         message.deleted_at = clock.now()
         session.add(message)
+    transcripts.forget(session, [message.asset_id])
     enqueue_purge(session, message.asset_id)
     session.flush()
 

@@ -8,7 +8,8 @@
 - Closed help cases follow ``privacy.safeguarding_retention_days`` (see its reason).
 - Expired data exports are deleted.
 
-There are no transcripts: recordings are never transcribed.
+Machine transcripts (``transcripts``) belong to their recording: its row's deletion
+takes them along (foreign key, on delete cascade).
 
 Each phase deletes in batches of ``privacy.retention_batch``, objects first and then
 rows (``purge.py``). A run that goes on longer than ``privacy.retention_run_seconds``

@@ -25,6 +25,7 @@ from voicebridge.jobs import service as jobs
 from voicebridge.jobs.registry import JobContext, PermanentJobError, job_handler
 from voicebridge.live import events as live
 from voicebridge.storage.base import ObjectStore, iter_file
+from voicebridge.transcripts import service as transcripts
 from voicebridge.uploads import service, spool
 from voicebridge.uploads.models import Upload
 from voicebridge.uploads.purposes import PURPOSES
@@ -104,7 +105,10 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
         session.add(current)
         session.flush()
         purpose = PURPOSES.get(current.purpose)
-        if purpose is not None:
+        # A volunteer's voice reaches the child only once its transcript passed the
+        # contact filter: then the transcript job, not on_ready, releases it.
+        waits = transcripts.after_ready(session, ctx.settings, current)
+        if purpose is not None and not waits:
             purpose.on_ready(session, current)
         live.upload_finished(session, current, ok=True)
         session.commit()

@@ -82,6 +82,7 @@ export function Help() {
 
   async function send(): Promise<void> {
     if (!category && !notSafe) return setError(t("help.pick"));
+    if (!text.trim() && !voice && !notSafe) return setError(t("help.say"));
     setError(null);
     try {
       const answer = await call(

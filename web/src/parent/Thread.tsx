@@ -1,6 +1,6 @@
 /** A parent's conversation with one child: both sides' messages, receipts, recording. */
 import { useEffect, useState } from "preact/hooks";
-import { type Schemas, api, call } from "../lib/api/client";
+import { ApiError, type Schemas, api, call } from "../lib/api/client";
 import { formatDuration, formatTime, lang, t } from "../lib/i18n";
 import { Player } from "../lib/Player";
 import type { Params } from "../lib/router";
@@ -93,14 +93,21 @@ export function ThreadView(props: { childId: string }) {
     setMessages([...page.items].sort((a, b) => a.created_at.localeCompare(b.created_at)));
   }
 
+  const [offline, setOffline] = useState(false);
   useEffect(() => {
-    call(api.POST("/api/v1/children/{child_id}/thread", { params: { path: { child_id: props.childId } } })).then(
-      (opened) => {
-        setThread(opened);
-        void refresh(opened.id);
-      },
-      () => setMissing(true),
-    );
+    const open = () =>
+      call(api.POST("/api/v1/children/{child_id}/thread", { params: { path: { child_id: props.childId } } })).then(
+        (opened) => {
+          setOffline(false);
+          setThread(opened);
+          void refresh(opened.id);
+        },
+        // Not the parent's child (or no such id) is "not found"; no network is only a pause.
+        (e) => (e instanceof ApiError && e.status < 500 ? setMissing(true) : setOffline(true)),
+      );
+    void open();
+    window.addEventListener("online", open);
+    return () => window.removeEventListener("online", open);
   }, [props.childId]);
 
   // A message that became ready in the outbox shows up in the thread.
@@ -110,7 +117,14 @@ export function ThreadView(props: { childId: string }) {
   }, [readyCount]);
 
   if (missing) return <NotFound />;
-  if (!thread || !messages) return <Spinner label={t("loading")} />;
+  if (!thread || !messages) {
+    return (
+      <Page title={t("home.title")} back="/parent">
+        {offline ? <p class="error" role="alert">{t("error.network")}</p> : <Spinner label={t("loading")} />}
+        <Outbox />
+      </Page>
+    );
+  }
   const lastFromMe = [...messages].reverse().find((m) => m.sender_id === me?.id);
   const quiet = !lastFromMe || Date.now() - Date.parse(lastFromMe.created_at) > 7 * 86_400_000;
   return (

@@ -2460,6 +2460,7 @@ export interface components {
             notice_version: string;
             /**
              * Purposes
+             * @description Purposes of the notice the guardian agreed to (`GET` the notice for their wording); `transcripts` is optional and needs notice 2026-11 or later
              * @example [
              *       "voice_messages"
              *     ]
@@ -3100,6 +3101,7 @@ export interface components {
              * Format: uuid
              */
             thread_id: string;
+            transcript?: components["schemas"]["TranscriptPublic"] | null;
         };
         /** MessagePage */
         MessagePage: {
@@ -3570,6 +3572,8 @@ export interface components {
             status_text?: string | null;
             /** Text */
             text: string | null;
+            /** @description Machine-made transcript of the recording, for the adults on the case (not in an offer's preview); the recording stays the record */
+            transcript?: components["schemas"]["TranscriptPublic"] | null;
             urgency: components["schemas"]["Urgency"];
             /**
              * Voice
@@ -4027,6 +4031,39 @@ export interface components {
             token_type: string;
             user: components["schemas"]["UserPublic"];
         };
+        /** TranscriptPublic */
+        TranscriptPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Engine */
+            engine: string;
+            /**
+             * Label
+             * @description Say this wherever the transcript is shown
+             */
+            label: string;
+            /**
+             * Machine Made
+             * @description Made by speech recognition, not by a person
+             */
+            machine_made: boolean;
+            /** Segments */
+            segments: components["schemas"]["TranscriptSegment"][];
+            /** Text */
+            text: string;
+        };
+        /** TranscriptSegment */
+        TranscriptSegment: {
+            /** End Ms */
+            end_ms: number;
+            /** Start Ms */
+            start_ms: number;
+            /** Text */
+            text: string;
+        };
         /** UndeliveredPublic */
         UndeliveredPublic: {
             /** Attempts */
@@ -4281,6 +4318,7 @@ export interface components {
             state: components["schemas"]["voicebridge__help__models__MessageState"];
             /** Text */
             text: string | null;
+            transcript?: components["schemas"]["TranscriptPublic"] | null;
         };
         /**
          * MessageState
@@ -4334,6 +4372,7 @@ export interface components {
              * Format: uuid
              */
             thread_id: string;
+            transcript?: components["schemas"]["TranscriptPublic"] | null;
         };
         /** ProgressPublic */
         voicebridge__messages__schemas__ProgressPublic: {
@@ -13856,6 +13895,8 @@ export interface operations {
             query?: {
                 cursor?: string | null;
                 limit?: number;
+                /** @description Only messages whose caption or machine-made transcript contains this */
+                q?: string | null;
             };
             header?: never;
             path: {
