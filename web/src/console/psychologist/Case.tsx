@@ -5,11 +5,11 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, ApiError, api, call } from "../../lib/api/client";
-import { audioUrl } from "../../lib/audio";
 import { formatTime, t } from "../../lib/i18n";
 import { useLive } from "../../lib/live";
 import type { Params } from "../../lib/router";
 import { useSession } from "../../lib/session";
+import { Recording } from "../../lib/Recording";
 import { ErrorNote } from "../../lib/ui";
 import { RecorderPanel } from "../../parent/Recorder";
 import { Shell } from "../Shell";
@@ -17,25 +17,6 @@ import { urgencyLabel } from "./Queue";
 
 type RequestPublic = Schemas["RequestPublic"];
 type MessagePublic = Schemas["voicebridge__help__schemas__MessagePublic"];
-
-export function Recording(props: { path: string; label: string }) {
-  const [url, setUrl] = useState<string | null>(null);
-  const [error, setError] = useState(false);
-  useEffect(() => () => {
-    if (url) URL.revokeObjectURL(url);
-  }, [url]);
-  if (url) return <audio controls autoPlay src={url} aria-label={props.label} data-testid="case-audio" />;
-  return (
-    <button
-      type="button"
-      class="secondary"
-      data-testid="load-audio"
-      onClick={() => audioUrl(props.path).then(setUrl, () => setError(true))}
-    >
-      ▶ {error ? t("console.audio.failed") : props.label}
-    </button>
-  );
-}
 
 function Message(props: { request: RequestPublic; message: MessagePublic; mine: boolean }) {
   const { message } = props;

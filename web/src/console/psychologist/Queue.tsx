@@ -98,16 +98,23 @@ export function Queue() {
   const [alarms, setAlarms] = useState(0);
   const [askNotify, setAskNotify] = useState(canAskForNotifications());
 
+  async function loadQueue() {
+    const q = await api.GET("/api/v1/psychologists/me/queue");
+    if (q.data) setQueue(q.data);
+  }
+  async function loadCases(me: string) {
+    const c = await api.GET("/api/v1/help/requests");
+    if (c.data) setCases(c.data.filter((r) => r.state === "assigned" && r.psychologist_id === me));
+  }
   async function refresh() {
     const me = await api.GET("/api/v1/psychologists/me");
     if (me.response.status === 404) {
       setProfile("none");
       return;
     }
-    if (me.data) setProfile(me.data);
-    const [q, c] = await Promise.all([api.GET("/api/v1/psychologists/me/queue"), api.GET("/api/v1/help/requests")]);
-    if (q.data) setQueue(q.data);
-    if (c.data) setCases(c.data.filter((r) => r.state === "assigned" && r.psychologist_id === me.data?.user_id));
+    if (!me.data) return;
+    setProfile(me.data);
+    await Promise.all([loadQueue(), loadCases(me.data.user_id)]);
   }
 
   useEffect(() => {
@@ -119,7 +126,9 @@ export function Queue() {
       setAlarms(playAlarm());
       notifyBrowser(t("console.alarm.title"), t("console.alarm.body"), event.data.request_id ?? "critical");
     }
-    void refresh();
+    // An offer only changes the queue: fetch just that, a child in danger is waiting.
+    if (event.kind.startsWith("offer.")) void loadQueue();
+    else void refresh();
   });
 
   if (profile === "none") {
