@@ -21,6 +21,35 @@ export function urgencyLabel(urgency: string): string {
   return t(`console.urgency.${urgency}` as "console.urgency.critical");
 }
 
+/** An offer heard on the live stream, shown at once while its details are fetched. */
+interface Heard {
+  offer_id: string;
+  request_id: string;
+  urgency: string;
+}
+
+function HeardOffer(props: { heard: Heard }) {
+  const { heard } = props;
+  const [error, setError] = useState<string | null>(null);
+  async function accept() {
+    try {
+      await call(api.POST("/api/v1/help/requests/{request_id}/accept", { params: { path: { request_id: heard.request_id } } }));
+      navigate(`/console/case/${heard.request_id}`);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : t("error.network"));
+    }
+  }
+  return (
+    <li class={`card offer urgency-${heard.urgency}`} data-testid="offer" data-urgency={heard.urgency} data-request={heard.request_id}>
+      <strong class={`badge badge-${heard.urgency}`}>{urgencyLabel(heard.urgency)}</strong> <span class="muted">{t("loading")}</span>
+      <div class="row">
+        <button type="button" data-testid="accept" onClick={() => void accept()}>{t("console.accept")}</button>
+      </div>
+      <ErrorNote error={error} />
+    </li>
+  );
+}
+
 function Offer(props: { item: QueueItem; onDone: () => void }) {
   const { item } = props;
   const left = useCountdown(item.expires_at);
@@ -94,13 +123,17 @@ function DutySwitch(props: { profile: Profile; onChange: (p: Profile) => void })
 export function Queue() {
   const [profile, setProfile] = useState<Profile | null | "none">(null);
   const [queue, setQueue] = useState<QueueItem[]>([]);
+  const [heard, setHeard] = useState<Heard[]>([]);
   const [cases, setCases] = useState<RequestPublic[]>([]);
   const [alarms, setAlarms] = useState(0);
   const [askNotify, setAskNotify] = useState(canAskForNotifications());
 
   async function loadQueue() {
     const q = await api.GET("/api/v1/psychologists/me/queue");
-    if (q.data) setQueue(q.data);
+    if (q.data) {
+      setQueue(q.data);
+      setHeard([]);
+    }
   }
   async function loadCases(me: string) {
     const c = await api.GET("/api/v1/help/requests");
@@ -122,6 +155,10 @@ export function Queue() {
   }, []);
 
   useLive(["offer.", "case.", "help.alert", "help.queue"], (event) => {
+    if (event.kind === "offer.new" && event.data.offer_id && event.data.request_id) {
+      const item = { offer_id: event.data.offer_id, request_id: event.data.request_id, urgency: event.data.urgency ?? "normal" };
+      setHeard((list) => [...list, item]);
+    }
     if (event.kind === "offer.new" && event.data.urgency === "critical") {
       setAlarms(playAlarm());
       notifyBrowser(t("console.alarm.title"), t("console.alarm.body"), event.data.request_id ?? "critical");
@@ -152,8 +189,11 @@ export function Queue() {
       <section aria-labelledby="offers-h" data-testid="queue" data-alarms={alarms}>
         <h2 id="offers-h">{t("console.queue.offers")}</h2>
         <p class="sr-only" aria-live="assertive">{alarms ? t("console.alarm.body") : ""}</p>
-        {queue.length ? (
+        {queue.length || heard.length ? (
           <ul class="list">
+            {heard
+              .filter((h) => !queue.some((q) => q.offer_id === h.offer_id))
+              .map((h) => <HeardOffer key={h.offer_id} heard={h} />)}
             {queue.map((item) => <Offer key={item.offer_id} item={item} onDone={() => void refresh()} />)}
           </ul>
         ) : (
