@@ -16,7 +16,7 @@ from voicebridge.config import AuthSettings, JobSettings, Settings, StorageSetti
 from voicebridge.db import get_session, transaction
 from voicebridge.live.config import LiveSettings
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed", "tests.fixtures.faults"]
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
