@@ -1,7 +1,7 @@
 """live: the server-sent events table that reconnecting streams resume from
 
 Revision ID: 0011_live
-Revises: 0020_transcripts
+Revises: 0019_performance
 Create Date: 2026-11-29 00:20:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import voicebridge.db
 
 revision: str = "0011_live"
-down_revision: str | Sequence[str] | None = "0020_transcripts"
+down_revision: str | Sequence[str] | None = "0019_performance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

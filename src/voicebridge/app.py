@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from voicebridge.accounts.router import router as accounts_router
 from voicebridge.auth.passwords import Passwords
 from voicebridge.auth.router import router as auth_router
-from voicebridge.config import Settings, get_settings
-from voicebridge.db import make_engine
+from voicebridge.config import Environment, Settings, get_settings
+from voicebridge.db import engine_for
 from voicebridge.docs import install as install_docs
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
@@ -26,7 +26,7 @@ from voicebridge.impact.router import router as impact_router
 from voicebridge.inputs import TextGuard
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
-from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
+from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id, request_kinds
 from voicebridge.live import shutdown as live_shutdown
 from voicebridge.live.listener import listen
 from voicebridge.live.router import router as live_router
@@ -38,6 +38,7 @@ from voicebridge.notifications.router import router as notifications_router
 from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
+from voicebridge.overload import install as install_overload
 from voicebridge.privacy.router import router as privacy_router
 from voicebridge.schools.roster_router import router as roster_router
 from voicebridge.schools.router import router as schools_router
@@ -94,6 +95,7 @@ def create_app(
             worker = Worker(
                 JobContext(app.state.engine, settings, app.state.store, new_worker_id()),
                 lease=timedelta(seconds=settings.jobs.lease_seconds),
+                kinds=request_kinds() if settings.environment is Environment.production else None,
             )
             thread = threading.Thread(
                 target=worker.run_forever,
@@ -128,7 +130,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine or engine_for(settings.db, settings.database_url)
     app.state.store = store or make_store(settings.storage)
     app.state.passwords = Passwords(settings.auth)
     app.state.state_metrics = [
@@ -136,6 +138,7 @@ def create_app(
         NotificationCollector(app.state.engine),
     ]
     install_error_handlers(app)
+    install_overload(app, settings.server)
     install_idempotency(app)
     app.add_middleware(TextGuard)
     install_middleware(app)

@@ -109,11 +109,11 @@ def migrate(
 
 
 def _print_demo(settings: Settings, base: str | None = None) -> None:
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.demo import render, seed
     from voicebridge.storage.factory import make_store
 
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     store = make_store(settings.storage)
     try:
         world = seed(engine, store, settings)
@@ -196,7 +196,7 @@ def worker(
     import threading
     from datetime import timedelta
 
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.jobs.registry import JobContext
     from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
     from voicebridge.logs import configure_logging
@@ -205,7 +205,7 @@ def worker(
     settings = _settings(create=False)
     configure_logging(settings.log_level, settings.log_json)
     load_handlers()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     store = make_store(settings.storage)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -304,12 +304,12 @@ def verify(
     import json
     from datetime import timedelta
 
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.storage.factory import make_store
     from voicebridge.uploads.verify import verify as run_verify
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     try:
         report = run_verify(
             engine,
@@ -342,7 +342,7 @@ def create_user(
     from voicebridge.accounts import service as accounts
     from voicebridge.accounts.schemas import UserCreate
     from voicebridge.auth.passwords import Passwords
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.errors import DomainError
     from voicebridge.migrate import upgrade
 
@@ -357,7 +357,7 @@ def create_user(
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
         raise UserMistake(f"{first['loc'][0]}: {message}") from exc
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     try:
         with Session(engine) as session:
             user = accounts.create_user(

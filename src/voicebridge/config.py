@@ -137,7 +137,8 @@ class JobSettings(_Group):
 
     in_process_worker: bool = True
     """Run jobs inside the API process (the one-machine default). Production sets false
-    and runs `voicebridge worker` processes."""
+    and runs `voicebridge worker` processes; if left on in production, an API process
+    runs only the jobs requests wait for, never the periodic maintenance."""
     poll_seconds: float = 0.5
     """How often an idle worker looks for due jobs."""
     lease_seconds: int = 300
@@ -150,6 +151,36 @@ class JobSettings(_Group):
     """Port of a worker's `/metrics` and `/healthz` (none when empty)."""
     metrics_host: str = "127.0.0.1"
     """Address a worker's metrics endpoint binds; `0.0.0.0` in a container."""
+
+
+class DatabaseSettings(_Group):
+    """Connections to the database, per process (PostgreSQL; SQLite opens one per use).
+
+    Size the pools against PostgreSQL's `max_connections` (100 by default):
+    (API processes + worker processes) x (`pool_size` + `max_overflow`) plus a few for
+    migrations and psql must stay below it. Two API and two worker processes at the
+    defaults use 4 x 10 = 40. More processes than that fits: raise `max_connections`,
+    or put PgBouncer (transaction pooling) between the service and PostgreSQL.
+    """
+
+    pool_size: int = 5
+    """Connections each process keeps open."""
+    max_overflow: int = 5
+    """Extra connections a process may open under load, closed again when idle."""
+    pool_timeout_seconds: float = 2.0
+    """How long a request waits for a free connection before it is answered 503 with
+    `Retry-After` (the service is busy) rather than waiting on."""
+
+
+class ServerSettings(_Group):
+    """How an API process behaves under load."""
+
+    max_in_flight: int = 64
+    """Requests one API process works on at once; more are answered 503 with `Retry-After`
+    straight away, so an overloaded service sheds load in milliseconds instead of queueing.
+    Uploads, health checks and `/metrics` are not counted. 0 turns the limit off."""
+    retry_after_seconds: int = 2
+    """`Retry-After` sent with a 503 when the service sheds load."""
 
 
 class Settings(BaseSettings):
@@ -177,6 +208,8 @@ class Settings(BaseSettings):
     """One JSON object a line (for a log collector); false for plain text."""
     public_base_url: str = "http://127.0.0.1:8000"
     """The address people use, e.g. `https://voice.example.org`."""
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)

@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from voicebridge import clock
+from voicebridge.config import DatabaseSettings
 from voicebridge.errors import DomainError
 
 NAMING_CONVENTION = {
@@ -94,6 +95,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def engine_for(settings: DatabaseSettings, url: str, **kwargs: Any) -> Engine:
+    """A process's engine with its pool sized by ``settings`` (see ``DatabaseSettings``).
+
+    The short pool timeout is what turns a burst the database cannot take into
+    quick 503s (``errors.install_error_handlers``) instead of 500s after 30 s.
+    """
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("pool_size", settings.pool_size)
+        kwargs.setdefault("max_overflow", settings.max_overflow)
+        kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
+    return make_engine(url, **kwargs)
 
 
 def transaction(session: Session) -> Iterator[Session]:

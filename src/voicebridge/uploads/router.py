@@ -253,6 +253,6 @@ async def tus_delete(
     upload_id: uuid.UUID, request: Request, principal: CurrentPrincipal, ingest: IngestDep
 ) -> Response:
     _require_tus(request)
-    await ingest_mod.wait_idle(upload_id)
+    await ingest.wait_idle(upload_id)
     await run_in_threadpool(ingest.terminate, upload_id, principal.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

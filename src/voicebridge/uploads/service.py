@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from voicebridge import clock
@@ -189,6 +189,57 @@ def reconcile(
         upload.offset = upload.parts_bytes + held + have
         session.add(upload)
         session.flush()
+
+
+class UploadBusy(Conflict):
+    slug = "upload-busy"
+    title = "Another request is writing to this upload"
+
+
+def claim_writer(
+    session: Session, upload_id: uuid.UUID, user_id: uuid.UUID, writer: str, hold: timedelta
+) -> None:
+    """Makes ``writer`` the only request writing this upload, in any API process.
+
+    A conditional update, so of two PATCHes racing in two processes exactly one
+    wins and the other is answered 409. The claim lapses after ``hold`` unless
+    renewed, so a killed process does not lock its upload out for good.
+    """
+    now = clock.now()
+    result = session.exec(
+        update(Upload)
+        .where(
+            col(Upload.id) == upload_id,
+            col(Upload.owner_id) == user_id,
+            or_(
+                col(Upload.writer).is_(None),
+                col(Upload.writer) == writer,
+                col(Upload.writer_until) < now,
+            ),
+        )
+        .values(writer=writer, writer_until=now + hold)
+    )
+    if result.rowcount != 1:
+        get_own(session, upload_id, user_id)  # someone else's or no upload: 404
+        raise UploadBusy("Another request is writing to this upload")
+
+
+def release_writer(session: Session, upload_id: uuid.UUID, writer: str) -> None:
+    session.exec(
+        update(Upload)
+        .where(col(Upload.id) == upload_id, col(Upload.writer) == writer)
+        .values(writer=None, writer_until=None)
+    )
+
+
+def is_being_written(session: Session, upload_id: uuid.UUID) -> bool:
+    upload = session.get(Upload, upload_id)
+    return (
+        upload is not None
+        and upload.writer is not None
+        and upload.writer_until is not None
+        and upload.writer_until > clock.now()
+    )
 
 
 def advance(session: Session, upload: Upload, expected: int, new_offset: int) -> None:
