@@ -14,6 +14,7 @@ from tests.factories import Factory
 from voicebridge.app import create_app
 from voicebridge.config import AuthSettings, JobSettings, Settings, StorageSettings
 from voicebridge.db import get_session, transaction
+from voicebridge.live.config import LiveSettings
 
 pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed", "tests.fixtures.faults"]
 
@@ -28,6 +29,9 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
         "storage": StorageSettings(backend="local", local_path=tmp / "objects"),
         "jobs": JobSettings(in_process_worker=False),
         "log_json": False,
+        # In-process tests read a stream to its end: end it quickly (tests/live run
+        # real servers with the real lifetime).
+        "live": LiveSettings(max_stream_seconds=0.2),
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,10 +23,14 @@ from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
 from voicebridge.help.router import router as help_router
 from voicebridge.idempotency.middleware import install as install_idempotency
+from voicebridge.impact.router import router as impact_router
 from voicebridge.inputs import TextGuard
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
 from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id, request_kinds
+from voicebridge.live import shutdown as live_shutdown
+from voicebridge.live.listener import listen
+from voicebridge.live.router import router as live_router
 from voicebridge.messages.router import router as messages_router
 from voicebridge.metrics import StateCollector
 from voicebridge.notifications.metrics import NotificationCollector
@@ -36,6 +41,7 @@ from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
 from voicebridge.overload import install as install_overload
 from voicebridge.privacy.router import router as privacy_router
+from voicebridge.schools.roster_router import router as roster_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
 from voicebridge.storage.factory import make_store
@@ -64,6 +70,9 @@ ROUTERS = (
     notifications_router,
     notifications_admin_router,
     privacy_router,
+    live_router,
+    impact_router,
+    roster_router,
 )
 
 
@@ -106,7 +115,17 @@ def create_app(
                 daemon=True,
             )
             thread.start()
+        restore_signals = live_shutdown.relay_exit_signals()
+        listener: asyncio.Task[None] | None = None
+        if app.state.engine.dialect.name == "postgresql":
+            # Events raised by any process reach this one's streams (live/).
+            listener = asyncio.create_task(listen(app.state.engine), name="voicebridge-live")
         yield
+        restore_signals()
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         stop.set()
         if thread is not None:
             await asyncio.to_thread(thread.join, 30)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
+from voicebridge.live.config import LiveSettings
 from voicebridge.notifications.config import NotificationSettings
 from voicebridge.privacy.config import PrivacySettings
 from voicebridge.transcripts.config import TranscriptSettings
@@ -290,6 +291,7 @@ class Settings(BaseSettings):
     ops: OpsSettings = Field(default_factory=OpsSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
 

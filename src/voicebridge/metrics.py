@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -134,6 +134,12 @@ HELP_ESCALATIONS = Counter(
     "voicebridge_help_escalations",
     "Escalations: supervisors (T1) and the school's safeguarding contact (T2)",
     ["level", "urgency"],
+    registry=REGISTRY,
+)
+LIVE_STREAMS = Gauge(
+    "voicebridge_live_streams",
+    "Server-sent event streams open now",
+    multiprocess_mode="livesum",
     registry=REGISTRY,
 )
 

@@ -20,6 +20,7 @@ from voicebridge.help.models import (
 )
 from voicebridge.idempotency.models import IdempotencyRecord
 from voicebridge.jobs.models import Job
+from voicebridge.live.models import LiveEvent
 from voicebridge.messages.models import Listen, Message, Thread
 from voicebridge.notifications.models import (
     Delivery,
@@ -53,6 +54,7 @@ __all__ = [
     "IdempotencyRecord",
     "Invitation",
     "Job",
+    "LiveEvent",
     "Offer",
     "PsychologistProfile",
     "Referral",

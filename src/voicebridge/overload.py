@@ -28,7 +28,7 @@ from voicebridge.errors import problem_response
 SLUG = "overloaded"
 TITLE = "Busy: try again shortly"
 # Not counted: streams that run for minutes, and what probes and Prometheus call.
-EXEMPT_PREFIXES = ("/api/v1/uploads", "/healthz", "/readyz", "/metrics")
+EXEMPT_PREFIXES = ("/api/v1/uploads", "/api/v1/events", "/healthz", "/readyz", "/metrics")
 
 
 def busy_response(request: Request, retry_after: int, detail: str) -> JSONResponse:

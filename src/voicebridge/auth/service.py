@@ -17,6 +17,7 @@ from voicebridge.auth.passwords import Passwords, hash_secret, new_secret
 from voicebridge.auth.tokens import decode_access_token, issue_access_token
 from voicebridge.config import AuthSettings
 from voicebridge.errors import NotFound, TooManyAttempts, Unauthorized
+from voicebridge.live import events as live
 from voicebridge.schools.models import Child
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def revoke_session(session: Session, auth_session: AuthSession, reason: str) -> 
         auth_session.revoked_reason = reason
         session.add(auth_session)
         session.flush()
+        live.session_revoked(session, auth_session.user_id, auth_session.id)
 
 
 def revoke_user_sessions(session: Session, user_id: uuid.UUID, reason: str) -> None:

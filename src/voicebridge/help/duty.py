@@ -30,6 +30,7 @@ from voicebridge.help.models import (
     Verification,
 )
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 
 
 def withdraw_offers_of(session: Session, settings: HelpSettings, user_id: uuid.UUID) -> int:
@@ -46,6 +47,7 @@ def withdraw_offers_of(session: Session, settings: HelpSettings, user_id: uuid.U
         offer.decided_at = now
         session.add(offer)
         jobs.cancel(session, routing.offer_key(offer.id))
+        live.offer_closed(session, offer)
     session.flush()
     present = [p for p in routing.on_duty(session, now) if p.user_id != user_id]
     waiting = [r for _, r in rows if r.state is RequestState.waiting]
@@ -121,6 +123,7 @@ def hand_back(
         raise Conflict("Only your own open case can be handed back")
     routing.lock_present(session, {user.id})
     _back_to_queue(session, settings, request, user.id, "case_handed_back")
+    live.case_changed(session, request)
     return request
 
 
@@ -139,6 +142,7 @@ def reassign(
     if to is None:
         routing.lock_present(session, {holder})
         _back_to_queue(session, settings, request, holder, "case_reassigned")
+        live.case_changed(session, request)
         return request
     if to == holder:
         raise Conflict("The case is already with that psychologist")
@@ -166,4 +170,5 @@ def reassign(
     escalation.alert(session, request, [to], "case_reassigned_to_you")
     escalation.alert(session, request, [holder], "case_reassigned_away")
     session.flush()
+    live.case_changed(session, request)
     return request

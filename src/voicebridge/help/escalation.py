@@ -25,6 +25,7 @@ from voicebridge.help.models import (
 from voicebridge.help.routing import ESCALATE, escalation_key, is_available
 from voicebridge.jobs import service as jobs
 from voicebridge.jobs.models import Job, JobState
+from voicebridge.live import events as live
 from voicebridge.notifications import events as notify
 from voicebridge.schools import service as schools
 
@@ -92,6 +93,7 @@ def alert(session: Session, request: HelpRequest, recipients: list[uuid.UUID], k
         row = HelpAlert(recipient_id=recipient, request_id=request.id, kind=kind)
         session.add(row)
         notify.help_alert(session, request, row)
+        live.alerted(session, row)
 
 
 def escalate(
@@ -106,6 +108,7 @@ def escalate(
     escalation = Escalation(request_id=request.id, level=level, reason=reason)
     session.add(escalation)
     notify.help_escalated(session, escalation, request)
+    live.escalated(session, escalation, request)
     if level is EscalationLevel.supervisors:
         recipients: list[uuid.UUID] = [p.user_id for p in supervisors(session)]
     else:

@@ -26,6 +26,7 @@ from voicebridge.help.models import (
 )
 from voicebridge.help.routing import REROUTE
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 from voicebridge.privacy import audit
 
 
@@ -99,6 +100,7 @@ def apply(
     profile.on_duty = False
     session.add(profile)
     session.flush()
+    live.moderation_changed(session, psychologist_id=user.id)
     return profile
 
 

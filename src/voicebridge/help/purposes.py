@@ -20,6 +20,7 @@ from voicebridge.config import get_settings
 from voicebridge.errors import Conflict, InvalidInput, NotFound
 from voicebridge.help import service
 from voicebridge.help.models import HelpMessage, HelpRequest, MessageState, RequestState
+from voicebridge.live import events as live
 from voicebridge.uploads.purposes import register_purpose
 
 
@@ -105,6 +106,8 @@ class HelpMessageRecording:
             request.first_response_at = asset.ready_at or message.created_at
             session.add(request)
         session.flush()
+        if request is not None:
+            live.case_message(session, message, request)
 
     def on_failed(self, session: Session, asset: AudioAsset) -> None:
         message = self._message(session, asset)

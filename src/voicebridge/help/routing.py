@@ -40,6 +40,7 @@ from voicebridge.help.models import (
     Verification,
 )
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 from voicebridge.notifications import events as notify
 
 OFFER_EXPIRE = "help.offer_expire"
@@ -215,6 +216,7 @@ def _make_offer(
         dedupe_key=offer_key(offer.id),
     )
     notify.help_offer(session, offer, request)
+    live.offers_made(session, [offer], request)
     return offer
 
 
@@ -416,10 +418,12 @@ def accept(
         other.decided_at = now
         session.add(other)
         jobs.cancel(session, offer_key(other.id))
+        live.offer_closed(session, other)
     for level in EscalationLevel:
         jobs.cancel(session, escalation_key(request.id, level))
     session.flush()
     session.refresh(request)
+    live.case_changed(session, request)
     profile = session.get(PsychologistProfile, user.id)
     if profile is not None:
         session.refresh(profile)
@@ -434,6 +438,7 @@ def decline(session: Session, settings: HelpSettings, request: HelpRequest, user
     offer.decided_at = clock.now()
     session.add(offer)
     jobs.cancel(session, offer_key(offer.id))
+    live.offer_closed(session, offer)
     session.flush()
     route(session, settings, request)
 
@@ -446,6 +451,7 @@ def expire_offer(session: Session, settings: HelpSettings, offer_id: uuid.UUID) 
     offer.decided_at = clock.now()
     session.add(offer)
     session.flush()
+    live.offer_closed(session, offer)
     request = session.get(HelpRequest, offer.request_id)
     if request is not None:
         route(session, settings, request)

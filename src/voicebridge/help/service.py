@@ -29,6 +29,7 @@ from voicebridge.help.models import (
     UrgencyChange,
 )
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 from voicebridge.privacy import audit
 from voicebridge.schools.models import Child
 
@@ -156,6 +157,7 @@ def create_request(
     session.flush()
     nobody = not routing.on_duty(session, request.created_at)
     _start(session, settings, request, nobody)
+    live.queue_changed(session, request)
     return request, nobody
 
 
@@ -330,6 +332,7 @@ def post_message(
             session.add(request)
     session.add(message)
     session.flush()
+    live.case_message(session, message, request)
     return message
 
 
@@ -378,6 +381,9 @@ def review_message(
             request.first_response_at = message.reviewed_at
             session.add(request)
     session.flush()
+    request = session.get(HelpRequest, message.request_id)
+    if request is not None:
+        live.message_reviewed(session, message, request)
     return message
 
 
@@ -446,6 +452,7 @@ def close_case(
     session.flush()
     if request.psychologist_id is not None:
         routing.release_capacity(session, request.psychologist_id)
+    live.case_changed(session, request)
     jobs.enqueue(session, routing.REROUTE, {}, dedupe_key="help:reroute")
     if follow_up_on is not None and request.psychologist_id is not None:
         escalation.alert(session, request, [request.psychologist_id], "follow_up_scheduled")

@@ -3,6 +3,7 @@
 import voicebridge.help.jobs  # noqa: F401
 import voicebridge.idempotency.jobs  # noqa: F401
 import voicebridge.jobs.maintenance  # noqa: F401
+import voicebridge.live.jobs  # noqa: F401
 import voicebridge.notifications.jobs  # noqa: F401
 import voicebridge.privacy.exports  # noqa: F401
 import voicebridge.privacy.lifecycle  # noqa: F401

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from voicebridge import clock
 from voicebridge.accounts.models import Role, User
 from voicebridge.jobs import service as jobs
+from voicebridge.live import events as live
 from voicebridge.notifications import quiet
 from voicebridge.notifications.config import NotificationSettings
 from voicebridge.notifications.models import (
@@ -237,9 +238,11 @@ def _dispatch_later(session: Session, notification: Notification) -> None:
 def announce(session: Session, notification: Notification) -> None:
     """The live-update hook: a signed-in client hears "notification <id>" and fetches it.
 
-    Pulled through the feed API until the server-sent events stream (live/) lands;
-    the stream then publishes the id and kind from here, inside this transaction.
+    Published inside this transaction (delivered on commit); a notification held
+    until later (``visible_at``) is found in the feed when it is due.
     """
+    if notification.visible_at <= clock.now():
+        live.notified(session, notification)
 
 
 def send_transactional_sms(

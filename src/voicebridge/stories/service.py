@@ -20,6 +20,7 @@ from voicebridge.accounts.models import Role, User
 from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from voicebridge.live import events as live
 from voicebridge.privacy import audit
 from voicebridge.schools.models import Child, School
 from voicebridge.stories.models import (
@@ -208,6 +209,7 @@ def submit(session: Session, story: Story) -> Story:
     story.status, story.rejection_reason = StoryStatus.submitted, None
     session.add(story)
     session.flush()
+    live.moderation_changed(session, story_id=story.id)
     return story
 
 
@@ -228,6 +230,7 @@ def review(
     story.reviewed_by, story.reviewed_at = moderator.id, clock.now()
     session.add(story)
     session.flush()
+    live.story_reviewed(session, story)
     audit.record(session, moderator, "approve" if approve else "reject", "story", story.id)
     return story
 

@@ -24,6 +24,7 @@ from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.audio.transcode import transcode
 from voicebridge.jobs import service as jobs
 from voicebridge.jobs.registry import JobContext, PermanentJobError, job_handler
+from voicebridge.live import events as live
 from voicebridge.storage.base import ObjectStore, iter_file
 from voicebridge.transcripts import service as transcripts
 from voicebridge.uploads import service, spool
@@ -115,6 +116,7 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
         waits = transcripts.after_ready(session, ctx.settings, current)
         if purpose is not None and not waits:
             purpose.on_ready(session, current)
+        live.upload_finished(session, current, ok=True)
         session.commit()
 
 
@@ -128,6 +130,7 @@ def _refuse(ctx: JobContext, asset_id: uuid.UUID, exc: InvalidAudio) -> None:
         service.fail_asset(session, asset, exc.slug, exc.detail)
         asset.original_key = None
         session.add(asset)
+        live.upload_finished(session, asset, ok=False)
         session.commit()
     if key is not None:
         ctx.store.delete(key)

@@ -3,9 +3,11 @@
  * and only "I am not safe"), and see at once the crisis lines when nobody is on
  * duty; then the request's state and the counsellor's replies.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type Schemas, api, call } from "../lib/api/client";
 import { lang, t } from "../lib/i18n";
+import { useLive } from "../lib/live";
+import { Recording } from "../lib/Recording";
 import { RecorderPanel } from "../parent/Recorder";
 import { Outbox } from "../parent/Outbox";
 import { ChildFrame } from "./kiosk";
@@ -37,6 +39,11 @@ function Crisis(props: { lines: Schemas["CrisisResource"][] }) {
 }
 
 function MyRequest(props: { id: string }) {
+  // A reply or a change reaches the kiosk as it happens (ids only; fetched here).
+  const reload = useRef<() => void>(() => undefined);
+  useLive(["case."], (event) => {
+    if (event.data.request_id === props.id) reload.current();
+  });
   const [request, setRequest] = useState<Schemas["RequestPublic"] | null>(null);
   const [replies, setReplies] = useState<Schemas["voicebridge__help__schemas__MessagePublic"][]>([]);
   useEffect(() => {
@@ -48,6 +55,7 @@ function MyRequest(props: { id: string }) {
       );
     };
     load();
+    reload.current = load;
     const timer = window.setInterval(load, 15_000);
     return () => window.clearInterval(timer);
   }, [props.id]);
@@ -58,10 +66,15 @@ function MyRequest(props: { id: string }) {
         {PICTURES[request.category]} {t(`help.category.${request.category}` as "help.category.other")}
       </h2>
       <p class="state" role="status" data-testid="help-state">{t(`help.state.${request.state}` as "help.state.waiting")}</p>
-      {replies.filter((r) => !r.from_child && r.text).length ? <h2>{t("help.replies")}</h2> : null}
+      {replies.filter((r) => !r.from_child).length ? <h2>{t("help.replies")}</h2> : null}
       <ul class="list">
-        {replies.filter((r) => !r.from_child && r.text).map((r) => (
-          <li key={r.id} class="bubble">{r.text}</li>
+        {replies.filter((r) => !r.from_child).map((r) => (
+          <li key={r.id} class="bubble" data-testid="help-reply">
+            {r.text}
+            {r.audio_asset_id ? (
+              <Recording path={`/api/v1/help/requests/${props.id}/messages/${r.id}/audio`} label={t("help.listen")} />
+            ) : null}
+          </li>
         ))}
       </ul>
     </section>

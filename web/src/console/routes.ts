@@ -1,7 +1,19 @@
 /**
- * Issue 11 adds the console here: psychologists, school staff, moderators and
- * admins. Add routes under /console/...; shared pieces come from ../lib.
+ * The console: psychologists and supervisors, school staff, moderators and
+ * admins. Each area is its own lazily loaded chunk.
  */
 import type { Route } from "../lib/router";
 
-export const routes: Route[] = [];
+export const routes: Route[] = [
+  { path: "/console", load: () => import("./Home").then((m) => m.ConsoleHome) },
+  { path: "/console/signin", load: () => import("./Home").then((m) => m.ConsoleSignIn) },
+  { path: "/console/help", load: () => import("./psychologist/Queue").then((m) => m.Queue) },
+  { path: "/console/profile", load: () => import("./psychologist/Profile").then((m) => m.Profile) },
+  { path: "/console/case/:requestId", load: () => import("./psychologist/Case").then((m) => m.Case) },
+  { path: "/console/supervisor", load: () => import("./supervisor/Supervisor").then((m) => m.Supervisor) },
+  { path: "/console/school", load: () => import("./staff/School").then((m) => m.School) },
+  { path: "/console/school/:schoolId", load: () => import("./staff/School").then((m) => m.School) },
+  { path: "/console/slip", load: () => import("./staff/Slip").then((m) => m.Slip) },
+  { path: "/console/moderation", load: () => import("./moderator/Moderation").then((m) => m.Moderation) },
+  { path: "/console/admin", load: () => import("./admin/Impact").then((m) => m.Impact) },
+];

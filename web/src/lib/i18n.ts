@@ -42,6 +42,17 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
   return text;
 }
 
+/** A string in a given language whatever the app's (the invitation slip is always Chinese). */
+export function tIn(language: Lang, key: MessageKey, params?: Record<string, string | number>): string {
+  const saved = current;
+  current = language;
+  try {
+    return t(key, params);
+  } finally {
+    current = saved;
+  }
+}
+
 /** Re-renders the calling component when the language changes. */
 export function useLang(): Lang {
   const [value, setValue] = useState(current);

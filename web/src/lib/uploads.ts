@@ -28,8 +28,8 @@ export interface OutboxItem {
   id: string;
   /** Who recorded it: on a shared tablet each child sees and sends only their own. */
   owner: string;
-  purpose: "message" | "help_request";
-  /** thread_id for a message, request_id for a help request */
+  purpose: "message" | "help_request" | "help_message";
+  /** thread_id for a message, request_id for a help request, the case's id for a reply */
   target: string;
   label: string;
   caption?: string;
@@ -218,6 +218,7 @@ async function start(initial: OutboxItem): Promise<void> {
     filename: item.fileName ?? `${item.id}.${(body.type || item.mime).includes("mp4") ? "m4a" : "webm"}`,
   };
   if (item.purpose === "message") metadata.thread_id = item.target;
+  else if (item.purpose === "help_message") metadata.case_id = item.target;
   else metadata.request_id = item.target;
   if (item.caption) metadata.caption = item.caption;
   const upload = new tus.Upload(body, {

@@ -6,10 +6,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatDuration, t } from "../lib/i18n";
 import { Recorder, recordedBlob } from "../lib/recorder";
-import { beginRecording, discard, finishRecording } from "../lib/uploads";
+import { type OutboxItem, beginRecording, discard, finishRecording } from "../lib/uploads";
 
 export interface Target {
-  purpose: "message" | "help_request";
+  purpose: OutboxItem["purpose"];
   target: string;
   label: string;
 }

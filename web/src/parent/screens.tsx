@@ -110,7 +110,8 @@ export const RETENTION_DAYS = 365;
 const PURPOSES = ["voice_messages", "stories", "school_contact", "help_requests"] as const;
 
 function JoinForm() {
-  const [code, setCode] = useState("");
+  // The printed slip's QR code opens /parent/join?code=...
+  const [code, setCode] = useState(new URLSearchParams(location.search).get("code") ?? "");
   const [agreed, setAgreed] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);

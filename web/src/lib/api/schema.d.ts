@@ -24,6 +24,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Impact
+         * @description Children reached, family contact, minutes of family voice and stories heard, help
+         *     answered within target, by week; a figure resting on fewer than 5 children is withheld.
+         */
+        get: operations["impact_api_v1_admin_impact_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/impact/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Impact Csv
+         * @description The same figures as CSV (UTF-8 with BOM, so spreadsheets read Chinese names).
+         */
+        get: operations["impact_csv_api_v1_admin_impact_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/jobs/dead": {
         parameters: {
             query?: never;
@@ -428,6 +469,31 @@ export interface paths {
         };
         /** Device Roster */
         get: operations["device_roster_api_v1_device_roster_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Event Stream
+         * @description Live updates for the signed-in person: new and withdrawn offers, case messages,
+         *     escalations, held messages, moderation queue changes, finished recordings.
+         *
+         *     The access token is checked at connect; the stream ends when the sign-in is
+         *     revoked and when the token expires (reconnect with a fresh one and
+         *     `Last-Event-ID`: nothing is missed).
+         */
+        get: operations["event_stream_api_v1_events_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1563,6 +1629,46 @@ export interface paths {
         get: operations["quiet_children_api_v1_schools__school_id__quiet_children_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schools/{school_id}/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Roster
+         * @description Enrols every row, or none when any row is bad (422 lists each bad row's errors).
+         */
+        post: operations["import_roster_api_v1_schools__school_id__roster_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/schools/{school_id}/roster/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Roster
+         * @description Nothing is written: each row with what is wrong with it, for the teacher to fix.
+         */
+        post: operations["preview_roster_api_v1_schools__school_id__roster_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2766,6 +2872,11 @@ export interface components {
              */
             story_id: string;
         };
+        /**
+         * GroupBy
+         * @enum {string}
+         */
+        GroupBy: "school" | "region";
         /** GuardianRegister */
         GuardianRegister: {
             /**
@@ -2784,6 +2895,63 @@ export interface components {
              * @example +86 138 0013 8000
              */
             phone: string;
+        };
+        /** ImpactReport */
+        ImpactReport: {
+            group_by: components["schemas"]["GroupBy"];
+            /** Min Cell */
+            min_cell: number;
+            /** Rows */
+            rows: components["schemas"]["ImpactRow"][];
+            /** Weeks */
+            weeks: number;
+        };
+        /**
+         * ImpactRow
+         * @description One group (a school or a region) in one week (Monday to Sunday, UTC).
+         *
+         *     A figure that would rest on fewer than ``min_cell`` children is ``null``
+         *     and named in ``suppressed``: no cell on the dashboard can point at a child.
+         */
+        ImpactRow: {
+            /** Children Enrolled */
+            children_enrolled: number | null;
+            /**
+             * Children Reached
+             * @description Children who heard or sent family voice or heard a story that week
+             */
+            children_reached: number | null;
+            /**
+             * Family Contact Share
+             * @description Share of enrolled children with a family message heard or sent in the 7 days
+             */
+            family_contact_share: number | null;
+            /** Family Voice Minutes */
+            family_voice_minutes: number | null;
+            /**
+             * Group
+             * @description School id, or region name
+             */
+            group: string;
+            /** Help Answered Within Target */
+            help_answered_within_target: number | null;
+            /** Help Requests */
+            help_requests: number | null;
+            /**
+             * Label
+             * @description School name, or region name
+             */
+            label: string;
+            /** Story Minutes */
+            story_minutes: number | null;
+            /** Suppressed */
+            suppressed?: string[];
+            /**
+             * Week
+             * Format: date
+             * @description The week's Monday
+             */
+            week: string;
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -3660,6 +3828,30 @@ export interface components {
              */
             id: string;
         };
+        /** RosterChildMade */
+        RosterChildMade: {
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /**
+             * Class Id
+             * Format: uuid
+             */
+            class_id: string;
+            /** Family Name */
+            family_name: string;
+            /** Given Name */
+            given_name: string;
+            /** Line */
+            line: number;
+            /**
+             * Pin
+             * @description The PIN generated for a row without one (shown once)
+             */
+            pin: string | null;
+        };
         /** RosterClass */
         RosterClass: {
             /** Children */
@@ -3671,6 +3863,48 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /** RosterPreview */
+        RosterPreview: {
+            /** Invalid */
+            invalid: number;
+            /** Rows */
+            rows: components["schemas"]["RosterRowPublic"][];
+            /** Valid */
+            valid: number;
+        };
+        /** RosterRowPublic */
+        RosterRowPublic: {
+            /** Birth Year */
+            birth_year: number | null;
+            /** Class Name */
+            class_name: string;
+            /** Errors */
+            errors: string[];
+            /** Family Name */
+            family_name: string;
+            /** Given Name */
+            given_name: string;
+            /** Has Pin */
+            has_pin: boolean;
+            /**
+             * Line
+             * @description Line in the file (the header is line 1)
+             */
+            line: number;
+            /**
+             * New Class
+             * @description The class does not exist yet; the import creates it
+             */
+            new_class: boolean;
+        };
+        /** RosterUpload */
+        RosterUpload: {
+            /**
+             * Csv
+             * @description The CSV file's text: a header row (given_name, family_name, class, birth_year, optional pin; or 名, 姓, 班级, 出生年份, PIN), then one child a row
+             */
+            csv: string;
         };
         /** SchoolCreate */
         SchoolCreate: {
@@ -4425,6 +4659,146 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    impact_api_v1_admin_impact_get: {
+        parameters: {
+            query?: {
+                /** @description One row per school or per region */
+                group_by?: components["schemas"]["GroupBy"];
+                /** @description Weeks back, this one included */
+                weeks?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImpactReport"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    impact_csv_api_v1_admin_impact_csv_get: {
+        parameters: {
+            query?: {
+                /** @description One row per school or per region */
+                group_by?: components["schemas"]["GroupBy"];
+                /** @description Weeks back, this one included */
+                weeks?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Unauthorized */
@@ -6507,6 +6881,74 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    event_stream_api_v1_events_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The last event id seen; the stream resumes after it */
+                "Last-Event-ID"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`. Each event is `id: <n>` and `data: {"id", "kind", "data"}` where data holds ids only; fetch what they name through the API. Housekeeping kinds: `stream.open` (the newest id, to resume from), `stream.reset` (too old to resume: fetch everything again), `stream.end` (`reason`: `reconnect` with a fresh token, or `signed-out`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12828,6 +13270,226 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_roster_api_v1_schools__school_id__roster_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key takes effect once and gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                school_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RosterUpload"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RosterChildMade"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_roster_api_v1_schools__school_id__roster_preview_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key takes effect once and gets the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                school_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RosterUpload"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RosterPreview"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

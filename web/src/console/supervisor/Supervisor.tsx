@@ -1,0 +1,166 @@
+/**
+ * The supervisor's view: every open request and who holds it, held replies to
+ * approve or reject, escalations, the access log, and response-time figures.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { type Schemas, ApiError, api, call } from "../../lib/api/client";
+import { formatTime, t } from "../../lib/i18n";
+import { useLive } from "../../lib/live";
+import { ErrorNote } from "../../lib/ui";
+import { BarChart } from "../charts";
+import { urgencyLabel } from "../psychologist/Queue";
+import { Shell } from "../Shell";
+
+type MessagePublic = Schemas["voicebridge__help__schemas__MessagePublic"];
+type RequestPublic = Schemas["RequestPublic"];
+type EscalationPublic = Schemas["EscalationPublic"];
+type AccessLogEntry = Schemas["AccessLogEntry"];
+interface Figures {
+  first_response_seconds?: Record<string, { count: number; median: number | null }>;
+  queue?: Record<string, number>;
+}
+
+function Held(props: { message: MessagePublic; onDone: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  async function decide(release: boolean) {
+    try {
+      await call(
+        api.POST("/api/v1/help/review/messages/{message_id}", {
+          params: { path: { message_id: props.message.id } },
+          body: { release },
+        }),
+      );
+      props.onDone();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : t("error.network"));
+    }
+  }
+  return (
+    <li class="card" data-testid="held-message" data-message={props.message.id}>
+      <p>{props.message.text}</p>
+      <p class="muted">
+        {t("console.held.why")}: {(props.message.held_reasons ?? []).join(", ")} · {formatTime(props.message.created_at)}
+      </p>
+      <div class="row">
+        <button type="button" data-testid="approve" onClick={() => void decide(true)}>{t("console.held.approve")}</button>
+        <button type="button" class="danger" data-testid="reject" onClick={() => void decide(false)}>{t("console.held.reject")}</button>
+      </div>
+      <ErrorNote error={error} />
+    </li>
+  );
+}
+
+export function Supervisor() {
+  const [held, setHeld] = useState<MessagePublic[]>([]);
+  const [open, setOpen] = useState<RequestPublic[]>([]);
+  const [escalations, setEscalations] = useState<EscalationPublic[]>([]);
+  const [log, setLog] = useState<AccessLogEntry[]>([]);
+  const [figures, setFigures] = useState<Figures>({});
+  const [denied, setDenied] = useState(false);
+
+  async function refresh() {
+    const h = await api.GET("/api/v1/help/review/messages");
+    if (h.response.status === 403) {
+      setDenied(true);
+      return;
+    }
+    setHeld(h.data ?? []);
+    const [o, e, l, f] = await Promise.all([
+      api.GET("/api/v1/help/requests"),
+      api.GET("/api/v1/help/escalations"),
+      api.GET("/api/v1/help/access-log", { params: { query: { limit: 20 } } }),
+      api.GET("/api/v1/help/figures"),
+    ]);
+    setOpen(o.data ?? []);
+    setEscalations(e.data ?? []);
+    setLog(l.data?.items ?? []);
+    setFigures((f.data ?? {}) as Figures);
+  }
+  useEffect(() => {
+    void refresh();
+  }, []);
+  useLive(["help.", "case.", "offer."], () => void refresh());
+
+  const response = figures.first_response_seconds ?? {};
+  return (
+    <Shell title={t("console.supervisor.title")} roles={["psychologist", "admin"]}>
+      {denied ? <p class="error" role="alert">{t("console.supervisor.only")}</p> : null}
+      <section aria-labelledby="held-h" data-testid="held">
+        <h2 id="held-h">{t("console.held.title")}</h2>
+        {held.length ? (
+          <ul class="list">
+            {held.map((m) => <Held key={m.id} message={m} onDone={() => void refresh()} />)}
+          </ul>
+        ) : (
+          <p class="muted" data-testid="held-empty">{t("console.held.empty")}</p>
+        )}
+      </section>
+      <section aria-labelledby="open-h">
+        <h2 id="open-h">{t("console.supervisor.open")}</h2>
+        <table class="grid">
+          <thead>
+            <tr>
+              <th scope="col">{t("console.col.urgency")}</th>
+              <th scope="col">{t("console.col.state")}</th>
+              <th scope="col">{t("console.col.child")}</th>
+              <th scope="col">{t("console.col.since")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {open.map((r) => (
+              <tr key={r.id} data-testid="open-request">
+                <td><span class={`badge badge-${r.urgency}`}>{urgencyLabel(r.urgency)}</span></td>
+                <td>{t(`console.state.${r.state}` as "console.state.closed")}</td>
+                <td>{r.child_name ?? "—"}</td>
+                <td>{formatTime(r.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section aria-labelledby="esc-h">
+        <h2 id="esc-h">{t("console.escalations")}</h2>
+        <ul class="list">
+          {escalations.slice(0, 20).map((e) => (
+            <li key={e.id} class="card">
+              <span class={`badge badge-${e.urgency}`}>{urgencyLabel(e.urgency)}</span> {e.level} · {e.reason} · {formatTime(e.created_at)}
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section aria-labelledby="fig-h">
+        <h2 id="fig-h">{t("console.figures")}</h2>
+        <BarChart
+          title={t("console.figures.median")}
+          unit="s"
+          bars={Object.entries(response).map(([u, v]) => ({ label: urgencyLabel(u), value: v.median === null ? 0 : Math.round(v.median) }))}
+        />
+        <BarChart
+          title={t("console.figures.queue")}
+          bars={Object.entries(figures.queue ?? {}).map(([u, n]) => ({ label: urgencyLabel(u), value: n }))}
+        />
+      </section>
+      <section aria-labelledby="log-h">
+        <h2 id="log-h">{t("console.accessLog")}</h2>
+        <table class="grid">
+          <thead>
+            <tr>
+              <th scope="col">{t("console.col.when")}</th>
+              <th scope="col">{t("console.col.action")}</th>
+              <th scope="col">{t("console.col.request")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {log.map((entry) => (
+              <tr key={entry.id}>
+                <td>{formatTime(entry.at)}</td>
+                <td>{entry.action}</td>
+                <td><code>{entry.request_id.slice(0, 8)}</code></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </Shell>
+  );
+}
