@@ -110,7 +110,7 @@ def lighthouse(base: str) -> dict[str, Any]:
             timeout=300,
         )
         data = json.loads(report.read_text())
-    return {
+    scores: dict[str, Any] = {
         name: round(data["categories"][key]["score"] * 100)
         for name, key in (
             ("performance", "performance"),
@@ -118,6 +118,9 @@ def lighthouse(base: str) -> dict[str, Any]:
             ("best_practices", "best-practices"),
         )
     }
+    for audit in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time"):
+        scores[audit] = round(data["audits"][audit]["numericValue"])
+    return scores
 
 
 def heap(browser_type: Any, minutes: float, wav: Path) -> dict[str, float]:
