@@ -15,7 +15,7 @@ from voicebridge.app import create_app
 from voicebridge.config import AuthSettings, JobSettings, Settings, StorageSettings
 from voicebridge.db import get_session, transaction
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.seaweed", "tests.fixtures.faults"]
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:

@@ -7,6 +7,7 @@ switch on; ``title`` is fixed per type, ``detail`` explains this occurrence.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any, ClassVar
 
@@ -107,6 +108,48 @@ class ServiceUnavailable(DomainError):
     title = "Service unavailable"
 
 
+class InsufficientStorage(DomainError):
+    status = 507
+    slug = "insufficient-storage"
+    title = "Insufficient storage"
+
+
+# Seconds a client waits before trying again after a dependency failed.
+RETRY_AFTER_SECONDS = 30
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def infrastructure_problem(exc: BaseException) -> DomainError | None:
+    """A failure of what the service stands on, as the answer a client can act on.
+
+    The object store or the database out of reach is 503 with ``Retry-After``:
+    the request changed nothing it did not record (an upload's offset counts
+    only fsync'd bytes), so the client resumes later. A full disk is 507. None
+    for anything else: that is a bug and stays a 500.
+    """
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from voicebridge.storage.base import StoreError, StoreUnavailable
+
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if type(exc) in (StoreError, StoreUnavailable):
+        return ServiceUnavailable(
+            "The recording store cannot be reached; try again shortly", headers=retry
+        )
+    if isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return ServiceUnavailable(
+            "The database cannot be reached; try again shortly", headers=retry
+        )
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        return InsufficientStorage(
+            "The server's disk is full; nothing was kept from this request, try again later",
+            headers=retry,
+        )
+    return None
+
+
 def problem_response(
     status: int,
     slug: str,
@@ -179,6 +222,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(
             exc.status_code, slug, title, detail, request, dict(exc.headers or {})
         )
+
+    async def _infrastructure(request: Request, exc: Exception) -> JSONResponse:
+        problem = infrastructure_problem(exc)
+        if problem is None:
+            raise exc
+        log.warning(
+            "dependency failure answered %s",
+            problem.status,
+            extra={"path": request.url.path, "error": f"{type(exc).__name__}: {exc}"[:500]},
+        )
+        return problem_response(
+            problem.status, problem.slug, problem.title, problem.detail, request, problem.headers
+        )
+
+    from sqlalchemy.exc import DBAPIError
+
+    from voicebridge.storage.base import StoreError
+
+    for kind in (StoreError, DBAPIError, OSError):
+        app.add_exception_handler(kind, _infrastructure)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,8 @@ answer problem+json, and most routes can also answer 401, 403, 404, 409 or
 list them, one post-processing step derives them from what the route is made
 of, and a route adds what only it can raise with ``problems(...)``:
 
-* every operation: 500 (the problem body that names the request id);
+* every operation: 500 (the problem body that names the request id), and 503 with
+  ``Retry-After`` while the database or the object store cannot be reached;
 * a route with any parameter or body: 422 (validation, and the text guard);
 * a route that depends on ``current_principal`` or ``current_device``: 401;
   on ``current_principal``: 403 too (roles and the access policy);
@@ -119,7 +120,7 @@ def route_problems(route: APIRoute) -> set[int]:
     """The problem statuses a route can answer, from what it is made of."""
     from voicebridge.auth.deps import current_device, current_principal
 
-    found = {500}
+    found = {500, 503}
     calls = [d.call for d in _dependants(route.dependant) if d.call is not None]
     params = [p for d in _dependants(route.dependant) for p in (*d.query_params, *d.path_params)]
     headers = [p for d in _dependants(route.dependant) for p in d.header_params]

@@ -114,12 +114,13 @@ def test_the_command_verifies_the_trail(
 ) -> None:
     from tests.conftest import make_settings
     from voicebridge import cli
+    from voicebridge.config import get_settings
 
     with Session(committed_engine) as session:
         _trail(session, Factory(session, make_settings(tmp_path)), 3)
         session.commit()
     env = {"VOICEBRIDGE_DATABASE_URL": committed_url, "VOICEBRIDGE_DATA_DIR": str(tmp_path)}
-    cli.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         ok = CliRunner().invoke(cli.app, ["audit", "verify"], env=env)
         assert ok.exit_code == 0, ok.output
@@ -131,4 +132,4 @@ def test_the_command_verifies_the_trail(
         assert bad.exit_code == 1
         assert "seq 2: contents changed" in bad.output
     finally:
-        cli.get_settings.cache_clear()
+        get_settings.cache_clear()

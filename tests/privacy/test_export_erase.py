@@ -29,7 +29,7 @@ from voicebridge.storage.s3 import S3ObjectStore
 def _decoded_ms(data: bytes) -> int:
     """Plays the file through the decoder and counts the samples that come out."""
     samples, rate = 0, 48_000
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.audio[0]
         for frame in container.decode(stream):
             samples += frame.samples

@@ -55,10 +55,16 @@ def append(path: Path, data: bytes | bytearray, at: int) -> None:
         os.ftruncate(fd, at)
         os.lseek(fd, at, os.SEEK_SET)
         view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        except OSError:
+            # A full disk mid-write: give back what the half-written batch took, so
+            # the spool holds exactly the counted bytes and a retry finds room.
+            os.ftruncate(fd, at)
+            raise
     finally:
         os.close(fd)
 
