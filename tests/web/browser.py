@@ -92,7 +92,7 @@ def start_demo(data_dir: Path) -> Demo:
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 420  # a loaded CI machine seeds the demo slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"voicebridge serve exited: {out.read_text()[-3000:]}")
