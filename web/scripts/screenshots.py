@@ -2,7 +2,8 @@
 
 Run from the repository root after `pip install -e '.[test]'` (it needs the built
 app, Playwright and Chromium): ``python web/scripts/screenshots.py``. It starts
-``voicebridge serve --demo`` on a free loopback port with a throwaway data
+``voicebridge serve --demo`` on a free loopback port (English by default; pass
+``zh-CN`` for Chinese, which needs a CJK font such as fonts-noto-cjk) with a throwaway data
 directory and writes docs/screenshots/*.png.
 """
 
@@ -19,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 from tests.web.browser import CHROMIUM, Demo, speech_wav, start_demo  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+# English: Debian's Chromium here has no CJK font (install fonts-noto-cjk for Chinese shots).
+LANG = sys.argv[1] if len(sys.argv) > 1 else "en"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 TABLET = {"viewport": {"width": 1024, "height": 768}, "has_touch": True}
 
@@ -30,7 +33,8 @@ def shoot(page: Any, name: str) -> None:
 
 
 def parent(browser: Any, demo: Demo) -> None:
-    context = browser.new_context(base_url=demo.base, locale="zh-CN", **PHONE)
+    context = browser.new_context(base_url=demo.base, **PHONE)
+    context.add_init_script(f"localStorage.setItem('vb.lang', '{LANG}')")
     page = context.new_page()
     page.goto("/")
     shoot(page, "phone-welcome")
@@ -54,7 +58,8 @@ def parent(browser: Any, demo: Demo) -> None:
 
 
 def kiosk(browser: Any, demo: Demo) -> None:
-    context = browser.new_context(base_url=demo.base, locale="zh-CN", **TABLET)
+    context = browser.new_context(base_url=demo.base, **TABLET)
+    context.add_init_script(f"localStorage.setItem('vb.lang', '{LANG}')")
     page = context.new_page()
     page.goto("/kiosk/setup")
     page.fill("#device-token", demo.device_token)

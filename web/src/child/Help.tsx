@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, api, call } from "../lib/api/client";
 import { lang, t } from "../lib/i18n";
+import { Player } from "../lib/Player";
 import { RecorderPanel } from "../parent/Recorder";
 import { Outbox } from "../parent/Outbox";
 import { ChildFrame } from "./kiosk";
@@ -58,10 +59,19 @@ function MyRequest(props: { id: string }) {
         {PICTURES[request.category]} {t(`help.category.${request.category}` as "help.category.other")}
       </h2>
       <p class="state" role="status" data-testid="help-state">{t(`help.state.${request.state}` as "help.state.waiting")}</p>
-      {replies.filter((r) => !r.from_child && r.text).length ? <h2>{t("help.replies")}</h2> : null}
+      {replies.some((r) => !r.from_child) ? <h2>{t("help.replies")}</h2> : null}
       <ul class="list">
-        {replies.filter((r) => !r.from_child && r.text).map((r) => (
-          <li key={r.id} class="bubble">{r.text}</li>
+        {replies.filter((r) => !r.from_child).map((r) => (
+          <li key={r.id} class="bubble" data-testid="help-reply">
+            {r.text ? <p>{r.text}</p> : null}
+            {r.audio_asset_id ? (
+              <Player
+                src={`/api/v1/help/requests/${props.id}/messages/${r.id}/audio`}
+                durationMs={0}
+                label={t("help.replies")}
+              />
+            ) : null}
+          </li>
         ))}
       </ul>
     </section>
