@@ -12,6 +12,7 @@ from jose import jwt
 
 from tests.factories import PASSWORD, PIN, Factory
 from voicebridge.accounts.models import Role
+from voicebridge.auth.keys import configured_kid
 from voicebridge.config import Settings
 
 
@@ -57,26 +58,44 @@ def test_token_attacks_are_refused(
     assert _me(client, good) == 200
     sid = jwt.get_unverified_claims(good)["sid"]
     key = settings.auth.secret_key
+    assert key is not None
+    # Every forged token names the real key's id, so each is refused for its own flaw.
+    kid = {"kid": configured_kid(key)}
+    valid = jwt.encode(_claims(settings, user.id, sid), key, algorithm="HS256", headers=kid)
+    assert _me(client, valid) == 200
 
     alg_none = (
         _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(_claims(settings, user.id, sid)) + "."
     )
     assert _me(client, alg_none) == 401
-    hs512 = jwt.encode(_claims(settings, user.id, sid), key, algorithm="HS512")
+    hs512 = jwt.encode(_claims(settings, user.id, sid), key, algorithm="HS512", headers=kid)
     assert _me(client, hs512) == 401
-    no_exp = jwt.encode(_claims(settings, user.id, sid, exp=None), key, algorithm="HS256")
+    no_exp = jwt.encode(
+        _claims(settings, user.id, sid, exp=None), key, algorithm="HS256", headers=kid
+    )
     assert _me(client, no_exp) == 401
-    no_aud = jwt.encode(_claims(settings, user.id, sid, aud=None), key, algorithm="HS256")
+    no_aud = jwt.encode(
+        _claims(settings, user.id, sid, aud=None), key, algorithm="HS256", headers=kid
+    )
     assert _me(client, no_aud) == 401
-    wrong_aud = jwt.encode(_claims(settings, user.id, sid, aud="other"), key, algorithm="HS256")
+    wrong_aud = jwt.encode(
+        _claims(settings, user.id, sid, aud="other"), key, algorithm="HS256", headers=kid
+    )
     assert _me(client, wrong_aud) == 401
     expired = jwt.encode(
-        _claims(settings, user.id, sid, exp=int(time.time()) - 5), key, algorithm="HS256"
+        _claims(settings, user.id, sid, exp=int(time.time()) - 5),
+        key,
+        algorithm="HS256",
+        headers=kid,
     )
     assert _me(client, expired) == 401
-    other_key = jwt.encode(_claims(settings, user.id, sid), "x" * 48, algorithm="HS256")
+    other_key = jwt.encode(
+        _claims(settings, user.id, sid), "x" * 48, algorithm="HS256", headers=kid
+    )
     assert _me(client, other_key) == 401
-    wrong_type = jwt.encode(_claims(settings, user.id, sid, typ="refresh"), key, algorithm="HS256")
+    wrong_type = jwt.encode(
+        _claims(settings, user.id, sid, typ="refresh"), key, algorithm="HS256", headers=kid
+    )
     assert _me(client, wrong_type) == 401
     # A refresh token is not an access token.
     assert _me(client, tokens["refresh_token"]) == 401
@@ -120,18 +139,6 @@ def test_disabled_account_is_refused_on_next_request(client: TestClient, factory
     assert bad.status_code == 401
 
 
-def test_login_is_throttled(client: TestClient, factory: Factory, settings: Settings) -> None:
-    user = factory.user(Role.guardian)
-    for _ in range(settings.auth.login_max_failures):
-        resp = client.post("/api/v1/auth/login", json={"login": user.login, "password": "wrong!"})
-        assert resp.status_code == 401
-    # Now even the right password waits.
-    resp = client.post("/api/v1/auth/login", json={"login": user.login, "password": PASSWORD})
-    assert resp.status_code == 429
-    assert resp.json()["type"].endswith("/too-many-attempts")
-    assert "retry-after" in resp.headers
-
-
 def test_unknown_user_and_wrong_password_look_the_same(
     client: TestClient, factory: Factory
 ) -> None:
@@ -143,20 +150,25 @@ def test_unknown_user_and_wrong_password_look_the_same(
 
 
 def test_pin_locks_after_five_and_teacher_resets(client: TestClient, factory: Factory) -> None:
+    """Five wrong PINs from two devices lock the PIN (one device alone is only slowed)."""
     school = factory.school()
     staff = factory.staff(school)
     child = factory.child(school)
     _, device_token = factory.device(school)
+    _, second_token = factory.device(school)
     dev = {"X-Device-Token": device_token}
-    for _ in range(4):
+    for n in range(4):
         r = client.post(
-            "/api/v1/auth/child-login", json={"child_id": str(child.id), "pin": "0000"}, headers=dev
+            "/api/v1/auth/child-login",
+            json={"child_id": str(child.id), "pin": "0000"},
+            headers={"X-Device-Token": (device_token, second_token)[n % 2]},
         )
         assert r.status_code == 401
     r = client.post(
         "/api/v1/auth/child-login", json={"child_id": str(child.id), "pin": "0000"}, headers=dev
     )
     assert r.status_code == 429
+    assert "locked" in r.text
     r = client.post(
         "/api/v1/auth/child-login", json={"child_id": str(child.id), "pin": PIN}, headers=dev
     )
@@ -227,30 +239,3 @@ def test_redeem_is_throttled_and_codes_expire(
         "/api/v1/invitations/redeem", json={"code": "ABCD-EFGH-JKLM", "consent": consent}, headers=h
     )
     assert r.status_code == 429
-
-
-def test_one_device_cannot_lock_a_whole_class(
-    client: TestClient, factory: Factory, settings: Settings
-) -> None:
-    school = factory.school()
-    cls = factory.school_class(school)
-    children = [factory.child(school, cls, f"C{i}") for i in range(8)]
-    _, device_token = factory.device(school)
-    dev = {"X-Device-Token": device_token}
-    limit = settings.auth.pin_device_max_failures
-    attempts = 0
-    statuses = []
-    for child in children:
-        for _ in range(settings.auth.pin_max_failures):
-            r = client.post(
-                "/api/v1/auth/child-login",
-                json={"child_id": str(child.id), "pin": "0000"},
-                headers=dev,
-            )
-            statuses.append(r.status_code)
-            attempts += 1
-    assert statuses[:limit].count(429) == limit // settings.auth.pin_max_failures
-    assert all(s == 429 for s in statuses[limit:])
-    # Children past the device's limit were never locked: a teacher need not reset them.
-    last = children[-1]
-    assert last.pin_locked_at is None

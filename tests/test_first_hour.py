@@ -60,7 +60,14 @@ def test_nul_everywhere_a_client_writes_text(client: TestClient, factory: Factor
         (
             "post",
             "/api/v1/auth/register",
-            {"json": {"phone": "13800138000", "password": "long-enough", "display_name": "\udfff"}},
+            {
+                "json": {
+                    "phone": "13800138000",
+                    "code": "123456",
+                    "password": "long-enough",
+                    "display_name": "\udfff",
+                }
+            },
         ),
     ):
         if "json" in kwargs:
@@ -171,7 +178,7 @@ def test_a_number_that_is_no_phone_is_a_clear_422(client: TestClient, factory: F
     for phone in ("12345", "447911123456", "phone"):
         r = client.post(
             "/api/v1/auth/register",
-            json={"phone": phone, "password": "long-enough", "display_name": "X"},
+            json={"phone": phone, "code": "123456", "password": "long-enough", "display_name": "X"},
         )
         assert r.status_code == 422, r.text
         assert "mainland mobile number" in r.json()["errors"][0]["msg"]

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD, Factory
 from voicebridge.accounts.models import Role
+from voicebridge.auth import phone
 
 CONSENT = {
     "notice_version": "2026-09",
@@ -80,9 +81,20 @@ def test_new_school_walkthrough(client: TestClient, factory: Factory) -> None:
     )
     assert invite.status_code == 201, invite.text
 
+    # She proves her number with the SMS code (read here from the issuing call).
+    sent = client.post("/api/v1/auth/phone-codes", json={"phone": "139 0000 1111"})
+    assert sent.status_code == 202
+    code = phone.issue(
+        factory.session, factory.settings.auth, "+8613900001111", phone.Purpose.register
+    )
     reg = client.post(
         "/api/v1/auth/register",
-        json={"phone": "139 0000 1111", "password": "mother-password", "display_name": "Wang Mei"},
+        json={
+            "phone": "139 0000 1111",
+            "code": code,
+            "password": "mother-password",
+            "display_name": "Wang Mei",
+        },
     )
     assert reg.status_code == 201, reg.text
     assert reg.json()["login"] == "+8613900001111"

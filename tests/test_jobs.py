@@ -17,7 +17,7 @@ from voicebridge.clock import FakeClock
 from voicebridge.jobs import service
 from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import HANDLERS, PERIODIC, JobContext, job_handler
-from voicebridge.jobs.worker import Worker
+from voicebridge.jobs.worker import Worker, ensure_periodic, request_kinds
 
 CALLS: list[str] = []
 
@@ -109,3 +109,18 @@ def test_periodic_job_keeps_running_even_after_it_dies(own_engine: Engine, tmp_p
     assert [(j.state, j.attempts) for j in jobs] == [(JobState.dead, 1), (JobState.queued, 1)]
     assert CALLS == ["tick", "tick"]
     assert "test.tick" in HANDLERS
+
+
+def test_api_processes_leave_maintenance_to_workers_in_production(
+    committed_engine: Engine,
+) -> None:
+    """An API process's own worker in production seeds and runs no periodic job."""
+    kinds = request_kinds()
+    assert "audio.process" in kinds
+    assert not set(kinds) & set(PERIODIC)
+    ensure_periodic(committed_engine, kinds)
+    with Session(committed_engine) as session:
+        assert session.exec(select(Job)).all() == []
+    ensure_periodic(committed_engine)
+    with Session(committed_engine) as session:
+        assert {job.kind for job in session.exec(select(Job)).all()} == set(PERIODIC)

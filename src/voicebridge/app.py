@@ -12,10 +12,11 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from voicebridge.accounts.router import router as accounts_router
+from voicebridge.auth.keys import load as load_keys
 from voicebridge.auth.passwords import Passwords
 from voicebridge.auth.router import router as auth_router
-from voicebridge.config import Settings, get_settings
-from voicebridge.db import make_engine
+from voicebridge.config import Environment, Settings, get_settings
+from voicebridge.db import engine_for
 from voicebridge.docs import install as install_docs
 from voicebridge.errors import install_error_handlers
 from voicebridge.families.router import router as families_router
@@ -24,7 +25,7 @@ from voicebridge.idempotency.middleware import install as install_idempotency
 from voicebridge.inputs import TextGuard
 from voicebridge.jobs.registry import JobContext
 from voicebridge.jobs.router import router as jobs_router
-from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
+from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id, request_kinds
 from voicebridge.messages.router import router as messages_router
 from voicebridge.metrics import StateCollector
 from voicebridge.notifications.metrics import NotificationCollector
@@ -33,6 +34,7 @@ from voicebridge.notifications.router import router as notifications_router
 from voicebridge.openapi import install as install_openapi
 from voicebridge.ops import install_middleware
 from voicebridge.ops import router as ops_router
+from voicebridge.overload import install as install_overload
 from voicebridge.privacy.router import router as privacy_router
 from voicebridge.schools.router import router as schools_router
 from voicebridge.storage.base import ObjectStore
@@ -47,18 +49,28 @@ from voicebridge.webapp import install as install_webapp
 API_PREFIX = "/api/v1"
 
 
+ROUTERS = (
+    auth_router,
+    accounts_router,
+    schools_router,
+    families_router,
+    help_router,
+    stories_router,
+    storyboxes_router,
+    moderation_router,
+    uploads_router,
+    jobs_router,
+    messages_router,
+    notifications_router,
+    notifications_admin_router,
+    privacy_router,
+)
+
+
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, accounts_router, schools_router, families_router, help_router):
+    for router in ROUTERS:
         api.include_router(router)
-    for router in (stories_router, storyboxes_router, moderation_router):
-        api.include_router(router)
-    for router in (uploads_router, jobs_router):
-        api.include_router(router)
-    api.include_router(messages_router)
-    api.include_router(notifications_router)
-    api.include_router(notifications_admin_router)
-    api.include_router(privacy_router)
     return api
 
 
@@ -85,6 +97,7 @@ def create_app(
             worker = Worker(
                 JobContext(app.state.engine, settings, app.state.store, new_worker_id()),
                 lease=timedelta(seconds=settings.jobs.lease_seconds),
+                kinds=request_kinds() if settings.environment is Environment.production else None,
             )
             thread = threading.Thread(
                 target=worker.run_forever,
@@ -109,7 +122,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    load_keys(settings)
+    app.state.engine = engine or engine_for(settings.db, settings.database_url)
     app.state.store = store or make_store(settings.storage)
     app.state.passwords = Passwords(settings.auth)
     app.state.state_metrics = [
@@ -117,7 +131,8 @@ def create_app(
         NotificationCollector(app.state.engine),
     ]
     install_error_handlers(app)
-    install_idempotency(app)
+    install_overload(app, settings.server)
+    install_idempotency(app, API_PREFIX, ROUTERS)
     app.add_middleware(TextGuard)
     install_middleware(app)
     install_docs(app)

@@ -109,11 +109,11 @@ def migrate(
 
 
 def _print_demo(settings: Settings, base: str | None = None) -> None:
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.demo import render, seed
     from voicebridge.storage.factory import make_store
 
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     store = make_store(settings.storage)
     try:
         world = seed(engine, store, settings)
@@ -196,7 +196,7 @@ def worker(
     import threading
     from datetime import timedelta
 
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.jobs.registry import JobContext
     from voicebridge.jobs.worker import Worker, load_handlers, new_worker_id
     from voicebridge.logs import configure_logging
@@ -205,7 +205,7 @@ def worker(
     settings = _settings(create=False)
     configure_logging(settings.log_level, settings.log_json)
     load_handlers()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     store = make_store(settings.storage)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -304,12 +304,12 @@ def verify(
     import json
     from datetime import timedelta
 
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.storage.factory import make_store
     from voicebridge.uploads.verify import verify as run_verify
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     try:
         report = run_verify(
             engine,
@@ -342,7 +342,7 @@ def create_user(
     from voicebridge.accounts import service as accounts
     from voicebridge.accounts.schemas import UserCreate
     from voicebridge.auth.passwords import Passwords
-    from voicebridge.db import make_engine
+    from voicebridge.db import engine_for
     from voicebridge.errors import DomainError
     from voicebridge.migrate import upgrade
 
@@ -357,7 +357,7 @@ def create_user(
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
         raise UserMistake(f"{first['loc'][0]}: {message}") from exc
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings.db, settings.database_url)
     try:
         with Session(engine) as session:
             user = accounts.create_user(
@@ -525,3 +525,62 @@ from voicebridge.stories.cli import stories_app, storybox_app  # noqa: E402
 
 app.add_typer(stories_app, name="stories")
 app.add_typer(storybox_app, name="storybox")
+
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Sign new tokens with a fresh key; the old one verifies until its tokens expire."""
+    from voicebridge.auth.keys import rotate
+
+    settings = _settings()
+    try:
+        key = rotate(settings)
+    except ValueError as exc:
+        raise UserMistake(str(exc)) from exc
+    typer.echo(f"new signing key {key.kid}; API processes pick it up within a second")
+
+
+dev_app = typer.Typer(
+    help="Development only: shortcuts that are refused in production.", no_args_is_help=True
+)
+app.add_typer(dev_app, name="dev")
+
+
+@dev_app.command("phone-code")
+def dev_phone_code(
+    phone: Annotated[str, typer.Argument(help="The phone number, any usual spelling")],
+    purpose: Annotated[str, typer.Option(help="register or password_reset")] = "register",
+) -> None:
+    """DEVELOPMENT ONLY. Issue a one-time code for a number, as the SMS would, and print it.
+
+    For walk-throughs and tests without a phone; the development SMS backend also writes
+    every code to the server's log. Refused unless the environment is `development` and the
+    SMS backend is `log`.
+    """
+    from voicebridge.accounts.schemas import normalize_phone
+    from voicebridge.auth import phone as phones
+    from voicebridge.config import Environment
+    from voicebridge.db import make_engine
+
+    settings = _settings(create=False)
+    if (
+        settings.environment is not Environment.development
+        or settings.notifications.sms.backend != "log"
+    ):
+        raise UserMistake("`voicebridge dev` works only in development with the log SMS backend")
+    try:
+        number = normalize_phone(phone)
+        kind = phones.Purpose(purpose)
+    except ValueError as exc:
+        raise UserMistake(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            code = phones.issue(session, settings.auth, number, kind)
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(code)

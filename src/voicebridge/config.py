@@ -8,9 +8,9 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebridge.help.config import HelpSettings
@@ -18,7 +18,6 @@ from voicebridge.notifications.config import NotificationSettings
 from voicebridge.privacy.config import PrivacySettings
 from voicebridge.transcripts.config import TranscriptSettings
 
-DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"
 DATA_DIR_NAME = "voicebridge-data"
 
 
@@ -67,9 +66,13 @@ class StorageSettings(_Group):
 class AuthSettings(_Group):
     """Sign-in, tokens and throttles."""
 
-    secret_key: str = DEV_SECRET
-    """Token signing key, at least 32 random characters; refused at its default outside
-    development."""
+    secret_key: str | None = None
+    """Token signing key, at least 32 random characters. Empty outside production: a random
+    key is generated into `<data_dir>/signing-keys.json` (mode 0600) on first start and
+    rotated with `voicebridge keys rotate`. Production requires it to be set."""
+    previous_secret_keys: list[str] = []
+    """Keys that signed earlier tokens, accepted (never used to sign) until those tokens
+    expire: to rotate a configured key, move it here and set a new `secret_key`."""
     algorithm: Literal["HS256"] = "HS256"
     """JWT signing algorithm (pinned)."""
     issuer: str = "voicebridge"
@@ -86,20 +89,88 @@ class AuthSettings(_Group):
     """Argon2id passes; tests lower it, production keeps the library's default."""
     argon2_memory_kib: int = 65536
     """Argon2id memory per hash, KiB (64 MiB: size API memory limits for a few at once)."""
-    login_max_failures: int = 5
-    """Wrong passwords per login within the window before sign-in is refused."""
-    login_window_minutes: int = 15
-    """Window for the login, PIN and device throttles."""
+    login_window_minutes: int = 60
+    """Window in which failed sign-ins, PINs and codes are counted."""
+    login_free_failures: int = 3
+    """Wrong passwords for one login from one client before each next try must wait
+    (1 s, 2 s, 4 s... up to `login_max_delay_seconds`)."""
+    login_max_delay_seconds: int = 900
+    """Longest wait imposed on one client guessing one login."""
+    client_free_failures: int = 10
+    """Wrong passwords from one client address, across logins, before its tries slow down."""
+    client_max_delay_seconds: int = 3600
+    """Longest wait imposed on one client address."""
+    login_global_free_failures: int = 20
+    """Wrong passwords for one login from all clients together before every try on it waits
+    a little (a spread-out attack); capped by `login_global_max_delay_seconds` so that a
+    stranger can slow an owner but never lock them out."""
+    login_global_max_delay_seconds: int = 30
+    """Longest wait on a login attacked from many addresses."""
     pin_max_failures: int = 5
-    """Wrong PINs per child before a teacher must reset it."""
-    pin_device_max_failures: int = 30
-    """Wrong PINs from one device in the window, across all its children."""
+    """Wrong PINs for one child from one device before the child's teachers are alerted;
+    the PIN locks only when wrong PINs came from `pin_lock_sources` devices, or this many
+    more after the alert."""
+    pin_lock_sources: int = 2
+    """Distinct devices whose wrong PINs for one child lock that PIN."""
+    pin_device_free_failures: int = 10
+    """Wrong PINs from one device, across its children, before that device's tries slow
+    down (growing delay up to `pin_device_max_delay_seconds`)."""
+    pin_device_max_delay_seconds: int = 900
+    """Longest wait imposed on one device guessing PINs."""
     invite_days: int = 7
     """Lifetime of a guardian invitation code."""
     invite_max_failures: int = 10
     """Wrong invitation codes per guardian per hour."""
+    otp_minutes: int = 10
+    """Lifetime of a one-time SMS code proving a phone number."""
+    otp_max_attempts: int = 5
+    """Wrong tries of one SMS code before it is void."""
+    otp_per_phone_hour: int = 3
+    """SMS codes sent to one phone number per hour."""
+    otp_per_client_hour: int = 20
+    """SMS codes requested from one client address per hour."""
     device_token_days: int = 365
     """Lifetime of a school device credential."""
+
+    _keyring: Any = PrivateAttr(default=None)
+
+    @property
+    def keyring(self) -> Any:
+        """The signing keys in use (voicebridge.auth.keys), once loaded."""
+        return self._keyring
+
+    def attach_keyring(self, ring: Any) -> None:
+        self._keyring = ring
+
+
+class IdempotencySettings(_Group):
+    """`Idempotency-Key` on creating requests."""
+
+    lease_seconds: int = 120
+    """An unfinished claim older than this is taken over by a retry with the same key
+    (longer than the slowest creating request); a claim whose process is gone (same host)
+    is taken over at once."""
+
+
+class LimitSettings(_Group):
+    """Rate limits shared by every API process (counted in the database)."""
+
+    registrations_per_client_hour: int = 20
+    """Guardian registrations from one client address per hour."""
+    uploads_per_user_day: int = 300
+    """Uploads one account may start per day."""
+    help_requests_per_child_hour: int = 6
+    """Help requests per child per hour; a request the child marks urgent, or that the
+    triage finds critical, is never refused."""
+
+
+class OpsSettings(_Group):
+    """Operations endpoints."""
+
+    metrics_token: str | None = None
+    """Bearer token `/metrics` on the API port requires. Empty: `/metrics` answers only
+    loopback callers (a Prometheus on the same machine or pod, or via the proxy's
+    internal listener)."""
 
 
 class UploadSettings(_Group):
@@ -136,7 +207,8 @@ class JobSettings(_Group):
 
     in_process_worker: bool = True
     """Run jobs inside the API process (the one-machine default). Production sets false
-    and runs `voicebridge worker` processes."""
+    and runs `voicebridge worker` processes; if left on in production, an API process
+    runs only the jobs requests wait for, never the periodic maintenance."""
     poll_seconds: float = 0.5
     """How often an idle worker looks for due jobs."""
     lease_seconds: int = 300
@@ -149,6 +221,36 @@ class JobSettings(_Group):
     """Port of a worker's `/metrics` and `/healthz` (none when empty)."""
     metrics_host: str = "127.0.0.1"
     """Address a worker's metrics endpoint binds; `0.0.0.0` in a container."""
+
+
+class DatabaseSettings(_Group):
+    """Connections to the database, per process (PostgreSQL; SQLite opens one per use).
+
+    Size the pools against PostgreSQL's `max_connections` (100 by default):
+    (API processes + worker processes) x (`pool_size` + `max_overflow`) plus a few for
+    migrations and psql must stay below it. Two API and two worker processes at the
+    defaults use 4 x 10 = 40. More processes than that fits: raise `max_connections`,
+    or put PgBouncer (transaction pooling) between the service and PostgreSQL.
+    """
+
+    pool_size: int = 5
+    """Connections each process keeps open."""
+    max_overflow: int = 5
+    """Extra connections a process may open under load, closed again when idle."""
+    pool_timeout_seconds: float = 2.0
+    """How long a request waits for a free connection before it is answered 503 with
+    `Retry-After` (the service is busy) rather than waiting on."""
+
+
+class ServerSettings(_Group):
+    """How an API process behaves under load."""
+
+    max_in_flight: int = 64
+    """Requests one API process works on at once; more are answered 503 with `Retry-After`
+    straight away, so an overloaded service sheds load in milliseconds instead of queueing.
+    Uploads, health checks and `/metrics` are not counted. 0 turns the limit off."""
+    retry_after_seconds: int = 2
+    """`Retry-After` sent with a 503 when the service sheds load."""
 
 
 class Settings(BaseSettings):
@@ -176,11 +278,16 @@ class Settings(BaseSettings):
     """One JSON object a line (for a log collector); false for plain text."""
     public_base_url: str = "http://127.0.0.1:8000"
     """The address people use, e.g. `https://voice.example.org`."""
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
@@ -195,14 +302,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.environment is not Environment.development and (
-            self.auth.secret_key == DEV_SECRET or len(self.auth.secret_key) < 32
-        ):
+    def _require_secret(self) -> Settings:
+        key = self.auth.secret_key
+        if key is not None and len(key) < 32:
+            raise ValueError("VOICEBRIDGE_AUTH__SECRET_KEY must be at least 32 characters")
+        if self.environment is Environment.production and key is None:
             raise ValueError(
                 "VOICEBRIDGE_AUTH__SECRET_KEY must be set to a random value of at least "
-                "32 characters outside development"
+                "32 characters in production"
             )
+        if any(len(old) < 32 for old in self.auth.previous_secret_keys):
+            raise ValueError("every previous secret key has at least 32 characters")
         return self
 
 

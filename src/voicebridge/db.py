@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Engine, MetaData, event
@@ -18,6 +18,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from voicebridge import clock
+from voicebridge.config import DatabaseSettings
 from voicebridge.errors import DomainError
 
 NAMING_CONVENTION = {
@@ -96,6 +97,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def engine_for(settings: DatabaseSettings, url: str, **kwargs: Any) -> Engine:
+    """A process's engine with its pool sized by ``settings`` (see ``DatabaseSettings``).
+
+    The short pool timeout is what turns a burst the database cannot take into
+    quick 503s (``errors.install_error_handlers``) instead of 500s after 30 s.
+    """
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("pool_size", settings.pool_size)
+        kwargs.setdefault("max_overflow", settings.max_overflow)
+        kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
+    return make_engine(url, **kwargs)
+
+
 def transaction(session: Session) -> Iterator[Session]:
     """Commit on success, roll back on any error; failed guesses are still kept.
 
@@ -116,11 +130,46 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+class _Adopter(Protocol):
+    def adopt(self, session: Session) -> None: ...
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request."""
+    """One transaction per request.
+
+    Under an ``Idempotency-Key`` the successful transaction is left open and
+    handed to the idempotency middleware, which records the answer in it and
+    commits both at once. A replay's re-check of the caller rolls back.
+    """
     engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
-        yield from transaction(session)
+    if getattr(request.state, "idempotency_recheck", False):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+        return
+    keyed: _Adopter | None = getattr(request.state, "idempotency", None)
+    if keyed is None:
+        with Session(engine, expire_on_commit=False) as session:
+            yield from transaction(session)
+        return
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    except DomainError as exc:
+        if exc.persist:
+            session.commit()
+        else:
+            session.rollback()
+        session.close()
+        raise
+    except BaseException:
+        session.rollback()
+        session.close()
+        raise
+    session.flush()
+    keyed.adopt(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -68,6 +68,13 @@ HTTP_UNHANDLED = Counter(
     ["method", "route", "exception"],
     registry=REGISTRY,
 )
+LOAD_SHED = Counter(
+    "voicebridge_http_shed",
+    "Requests answered 503 because the process was overloaded (in_flight: over "
+    "server.max_in_flight; db_pool: no database connection free in time)",
+    ["reason"],
+    registry=REGISTRY,
+)
 UPLOAD_BYTES = Counter(
     "voicebridge_upload_bytes",
     "Audio bytes received and counted (tus PATCH, creation-with-upload, single request)",

@@ -7,7 +7,8 @@ list them, one post-processing step derives them from what the route is made
 of, and a route adds what only it can raise with ``problems(...)``:
 
 * every operation: 500 (the problem body that names the request id), and 503 with
-  ``Retry-After`` while the database or the object store cannot be reached;
+  ``Retry-After`` while the database or the object store cannot be reached, or
+  the process sheds load (``voicebridge.overload``);
 * a route with any parameter or body: 422 (validation, and the text guard);
 * a route that depends on ``current_principal`` or ``current_device``: 401;
   on ``current_principal``: 403 too (roles and the access policy);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -64,13 +66,32 @@ async def readyz(request: Request) -> Response:
     )
 
 
+def metrics_allowed(request: Request, token: str | None) -> bool:
+    """With ``ops.metrics_token`` set, only a scraper presenting it; without, only a
+    caller on this machine (loopback). The proxy and the NetworkPolicy also keep
+    /metrics from the internet, but it no longer relies on them."""
+    if token:
+        presented = request.headers.get("authorization", "")
+        return hmac.compare_digest(presented.encode(), f"Bearer {token}".encode())
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("testclient", "localhost")
+
+
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Events from every API process on this machine, and the service's state.
-
-    Served on the API port; the reverse proxy and the NetworkPolicy keep it
-    from the internet (see deploy/).
-    """
+    """Events from every API process on this machine, and the service's state."""
+    if not metrics_allowed(request, request.app.state.settings.ops.metrics_token):
+        return problem_response(
+            401,
+            "unauthorized",
+            "Authentication required",
+            "/metrics needs the metrics token (or a caller on this machine)",
+            request,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return Response(m.exposition(*request.app.state.state_metrics), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -8,9 +8,13 @@ from typing import Any
 
 from tests.access.harness import ROLES, Case, Req, World, register
 from tests.factories import PASSWORD
+from voicebridge.accounts.models import Role
+from voicebridge.auth import phone
 from voicebridge.auth import service as auth
 from voicebridge.families import service as families
 from voicebridge.families.models import Relation
+from voicebridge.schools import service as schools
+from voicebridge.schools.models import StaffRole
 
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
@@ -43,6 +47,33 @@ def _refresh_token(w: World) -> None:
     w.extras["refresh"] = pair.refresh_token
 
 
+def _phone_code(w: World) -> None:
+    w.extras["phone"] = f"+86137{uuid.uuid4().int % 10**8:08d}"
+    w.extras["phone_code"] = phone.issue(
+        w.session, w.settings.auth, w.extras["phone"], phone.Purpose.register
+    )
+
+
+def _reset_code(w: World) -> None:
+    stranger = w.factory.user(Role.guardian, "Stranger")
+    assert stranger.login is not None
+    w.extras["phone"] = stranger.login
+    w.extras["phone_code"] = phone.issue(
+        w.session, w.settings.auth, stranger.login, phone.Purpose.password_reset
+    )
+
+
+def _staff_invitation(w: World) -> None:
+    w.extras["staff_invitation"] = schools.invite_staff(
+        w.session, w.school_a, w.staff_b, StaffRole.teacher, False, w.staff_a.id
+    )
+
+
+def _only_invitee_sees_it(w: World, role: str, response: Any) -> None:
+    invitation = str(w.extras["staff_invitation"].id)
+    assert (invitation in response.text) == (role == "other_school_staff"), role
+
+
 def _invitation(w: World) -> None:
     invitation, code = families.issue_invitation(
         w.session, w.settings.auth, w.child_a, Relation.grandparent, None, w.staff_a.id
@@ -70,16 +101,43 @@ for case in [
     # auth: open routes
     Case(
         "POST",
+        "/api/v1/auth/phone-codes",
+        lambda w: Req(
+            "/api/v1/auth/phone-codes",
+            json={"phone": f"+86137{uuid.uuid4().int % 10**8:08d}", "purpose": "register"},
+        ),
+        EVERYONE,
+    ),
+    Case(
+        "POST",
         "/api/v1/auth/register",
         lambda w: Req(
             "/api/v1/auth/register",
             json={
-                "phone": f"+86137{uuid.uuid4().int % 10**8:08d}",
+                "phone": w.extras["phone"],
+                "code": w.extras["phone_code"],
                 "password": "long-enough-pw",
                 "display_name": "New parent",
             },
         ),
         EVERYONE,
+        setup=_phone_code,
+    ),
+    Case(
+        "POST",
+        "/api/v1/auth/password-reset",
+        lambda w: Req(
+            "/api/v1/auth/password-reset",
+            json={
+                "phone": w.extras["phone"],
+                "code": w.extras["phone_code"],
+                "new_password": "another-long-pw",
+            },
+        ),
+        EVERYONE,
+        setup=_reset_code,
+        note="Whoever has the SMS code may reset (the code is the proof); a stranger's "
+        "account is used so the caller's own headers stay valid.",
     ),
     Case(
         "POST",
@@ -258,6 +316,38 @@ for case in [
         "/api/v1/schools/{school_id}/devices",
         lambda w: Req(f"/api/v1/schools/{w.school_a.id}/devices"),
         A_SCHOOL,
+    ),
+    Case(
+        "POST",
+        "/api/v1/schools/{school_id}/devices/{device_id}/credential",
+        lambda w: Req(
+            f"/api/v1/schools/{w.school_a.id}/devices/{w.extras['device'].id}/credential"
+        ),
+        A_SCHOOL,
+        setup=_device_row,
+    ),
+    Case(
+        "GET",
+        "/api/v1/me/staff-invitations",
+        lambda w: Req("/api/v1/me/staff-invitations"),
+        SIGNED_IN,
+        setup=_staff_invitation,
+        check=_only_invitee_sees_it,
+    ),
+    Case(
+        "POST",
+        "/api/v1/staff-invitations/{invitation_id}/accept",
+        lambda w: Req(f"/api/v1/staff-invitations/{w.extras['staff_invitation'].id}/accept"),
+        {"other_school_staff"},
+        setup=_staff_invitation,
+        note="Only the invited person (school B's teacher, asked by school A) answers.",
+    ),
+    Case(
+        "POST",
+        "/api/v1/staff-invitations/{invitation_id}/decline",
+        lambda w: Req(f"/api/v1/staff-invitations/{w.extras['staff_invitation'].id}/decline"),
+        {"other_school_staff"},
+        setup=_staff_invitation,
     ),
     Case(
         "DELETE",

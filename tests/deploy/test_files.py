@@ -58,6 +58,22 @@ SERVICE_MONITOR = {
                             "port": {"type": "string"},
                             "path": {"type": "string"},
                             "interval": {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h))+$"},
+                            "authorization": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "type": {"type": "string"},
+                                    "credentials": {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "required": ["name", "key"],
+                                        "properties": {
+                                            "name": {"type": "string"},
+                                            "key": {"type": "string"},
+                                        },
+                                    },
+                                },
+                            },
                             "scrapeTimeout": {
                                 "type": "string",
                                 "pattern": r"^([0-9]+(ms|s|m|h))+$",
@@ -251,6 +267,15 @@ def test_promtool_accepts_the_prometheus_configuration(tmp_path: Path) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     shutil.copy(DEPLOY / "prometheus" / "alerts.yaml", tmp_path / "alerts.yaml")
     config["rule_files"] = [str(tmp_path / "alerts.yaml")]
+    # The API's metrics token is compose's secret file (/run/secrets/<name>); here a stand-in.
+    token = tmp_path / "metrics_token"
+    token.write_text("t" * 48)
+    secrets = set(compose()["secrets"])
+    for job in config["scrape_configs"]:
+        credentials = job.get("authorization", {}).get("credentials_file")
+        if credentials is not None:
+            assert credentials.removeprefix("/run/secrets/") in secrets, credentials
+            job["authorization"]["credentials_file"] = str(token)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     done = subprocess.run(
         [promtool, "check", "config", str(tmp_path / "prometheus.yml")],

@@ -147,9 +147,12 @@ def _play(stack: Stack, family: Family, message_id: str) -> bytes:
     return audio.content
 
 
-def _metrics(url: str) -> dict[str, float]:
+def _metrics(url: str, token: str | None = None) -> dict[str, float]:
     samples: dict[str, float] = {}
-    for family in text_string_to_metric_families(httpx.get(url, timeout=10).text):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = httpx.get(url, timeout=10, headers=headers)
+    assert answer.status_code == 200, answer.text
+    for family in text_string_to_metric_families(answer.text):
         for sample in family.samples:
             key = sample.name + json.dumps(sample.labels, sort_keys=True)
             samples[key] = sample.value
@@ -175,7 +178,9 @@ def test_a_message_goes_through_the_deployment_and_the_child_plays_it(
     assert _play(stack, family, message_id)
 
     # Two API processes answer behind the proxy, and /metrics adds up both.
-    api = _metrics(f"{stack.api}/metrics")
+    # The API's /metrics wants the token Prometheus is given (compose's secret).
+    assert httpx.get(f"{stack.api}/metrics", timeout=10).status_code == 401
+    api = _metrics(f"{stack.api}/metrics", stack.env["VOICEBRIDGE_OPS__METRICS_TOKEN"])
     assert (
         _total(api, "voicebridge_upload_bytes_total", purpose="message") >= recording.stat().st_size
     )

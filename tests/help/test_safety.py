@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -192,19 +191,19 @@ def test_going_off_duty_withdraws_offers_and_reroutes_at_once(
     offer = session.exec(select(Offer).where(Offer.request_id == request.id)).one()
     assert offer.psychologist_id == leaving.id
     staying, _ = psychologist(factory, name="Staying", capacity=3)
-    start = time.monotonic()
     r = client.put(
         f"{API}/psychologists/me/duty", json={"on_duty": False}, headers=factory.headers(leaving)
     )
     assert r.status_code == 200
-    assert time.monotonic() - start < 1.0
     session.refresh(offer)
     assert offer.state is OfferState.withdrawn
     now_open = session.exec(
         select(Offer).where(Offer.request_id == request.id, Offer.state == OfferState.open)
     ).one()
     assert now_open.psychologist_id == staying.id
-    assert now_open.offered_at - offer.decided_at <= timedelta(seconds=1)  # type: ignore[operator]
+    # Withdrawn and re-offered in the same transaction: well within a second.
+    assert offer.decided_at is not None
+    assert timedelta(0) <= now_open.offered_at - offer.decided_at <= timedelta(seconds=1)
     # The one who left can no longer take it.
     r = client.post(f"{API}/help/requests/{request.id}/accept", headers=factory.headers(leaving))
     assert r.status_code in (404, 409)
@@ -563,6 +562,10 @@ def test_list_and_queue_reads_are_logged_and_offers_hide_words_until_accepted(
     assert client.get(log, headers=admin).status_code == 200
     assert client.get(log, headers=h).status_code == 403
     assert client.get(log, params={"cursor": "nonsense"}, headers=sh).status_code == 422
+    naive = clock.now().replace(tzinfo=None).isoformat()
+    assert client.get(log, params={"until": naive}, headers=sh).status_code == 200
+    absurd = "0001-01-01T00:00:00+05:00"
+    assert client.get(log, params={"since": absurd}, headers=sh).status_code == 422
 
 
 def _unused(*_: Any) -> None:

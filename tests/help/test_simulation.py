@@ -1,5 +1,9 @@
 """A simulated day: 200 requests, 20 psychologists, a fake clock, a worker restarted midway.
 
+Volunteers also switch off duty mid-shift (and come back later): their pending
+offers must go to someone else in the same moment, and a child writing on a
+case whose psychologist left must reach the supervisors.
+
 Runs on its own migrated database (PostgreSQL or SQLite file) because the
 worker's handlers open their own connections and must see committed rows.
 The clock jumps from event to event (an arrival, a due job, a psychologist's
@@ -32,7 +36,7 @@ from voicebridge import clock
 from voicebridge.config import Settings
 from voicebridge.db import make_engine
 from voicebridge.errors import Conflict
-from voicebridge.help import routing, service
+from voicebridge.help import profiles, routing, service
 from voicebridge.help.models import (
     Category,
     Escalation,
@@ -224,6 +228,8 @@ def test_a_simulated_day(
 
     current = worker("first")
     arrivals = _arrivals(rng)
+    away: dict[uuid.UUID, datetime] = {}
+    breaks = 0
     expected_offers: dict[uuid.UUID, set[uuid.UUID]] = {}
     closes: dict[uuid.UUID, datetime] = {}
     abandoned: uuid.UUID | None = None
@@ -274,7 +280,9 @@ def test_a_simulated_day(
                 s.commit()
                 if request.urgency is Urgency.critical:
                     expected_offers[request.id] = {
-                        pid for pid, shift in psychs.items() if _in_shift(shift, now)
+                        pid
+                        for pid, shift in psychs.items()
+                        if _in_shift(shift, now) and pid not in away
                     }
 
         if not restarted and now >= START + DAY / 2 and due is not None and due <= now:
@@ -287,11 +295,14 @@ def test_a_simulated_day(
             current.run_until_idle()
 
         if now == next_tick:
-            if _psychologists_act(engine, settings, rng, psychs, closes, now):
+            took_breaks = _breaks(engine, settings, rng, psychs, away, now)
+            breaks += took_breaks
+            if _psychologists_act(engine, settings, rng, psychs, closes, now) or took_breaks:
                 current.run_until_idle()
                 _within_capacity(engine, psychs)
             next_tick += TICK
 
+    assert breaks >= 10, breaks
     _check(engine, settings, psychs, expected_offers, abandoned)
     if delivering:
         _check_notifications(engine, receivers, {p.id for p in parents})
@@ -361,6 +372,86 @@ def _psychologists_act(
             except Conflict:
                 s.rollback()
     return changed
+
+
+def _breaks(
+    engine: Engine,
+    settings: Settings,
+    rng: random.Random,
+    psychs: dict[uuid.UUID, tuple[object, ...]],
+    away: dict[uuid.UUID, datetime],
+    now: datetime,
+) -> int:
+    """Volunteers step away mid-shift and come back; returns how many left this minute.
+
+    Leaving withdraws every pending offer at once and offers the request to
+    someone else in the same transaction (or escalates it); the leaver's open
+    cases stay with them, and a child writing on one reaches the supervisors.
+    """
+    left = 0
+    for pid, back_at in list(away.items()):
+        if back_at <= now:
+            with Session(engine, expire_on_commit=False) as s:
+                profile = s.get(PsychologistProfile, pid)
+                assert profile is not None
+                profiles.set_duty(s, profile, True, settings.help)
+                s.commit()
+            del away[pid]
+    for pid, shift in psychs.items():
+        if pid in away or not _in_shift(shift, now) or rng.random() >= 0.002:
+            continue
+        with Session(engine, expire_on_commit=False) as s:
+            held = s.exec(
+                select(Offer).where(Offer.psychologist_id == pid, Offer.state == OfferState.open)
+            ).all()
+            profile = s.get(PsychologistProfile, pid)
+            assert profile is not None
+            profiles.set_duty(s, profile, False, settings.help)
+            s.commit()
+        away[pid] = now + timedelta(minutes=rng.randrange(20, 90))
+        left += 1
+        with Session(engine, expire_on_commit=False) as s:
+            assert not s.exec(
+                select(Offer).where(Offer.psychologist_id == pid, Offer.state == OfferState.open)
+            ).all(), "an offer stayed with someone off duty"
+            for offer in held:
+                request = s.get(HelpRequest, offer.request_id)
+                assert request is not None
+                if request.state is not RequestState.waiting:
+                    continue
+                others = s.exec(
+                    select(Offer).where(
+                        Offer.request_id == request.id,
+                        Offer.state == OfferState.open,
+                        Offer.psychologist_id != pid,
+                    )
+                ).all()
+                escalated = s.exec(
+                    select(Escalation).where(Escalation.request_id == request.id)
+                ).first()
+                assert others or escalated, "a withdrawn request went nowhere"
+                if request.urgency is not Urgency.critical and others:
+                    # Re-offered in the same moment (the fake clock did not move).
+                    assert max(o.offered_at for o in others) == now
+            case = s.exec(
+                select(HelpRequest).where(
+                    HelpRequest.psychologist_id == pid,
+                    HelpRequest.state == RequestState.assigned,
+                )
+            ).first()
+            if case is not None:
+                child = s.get(routing.User, case.child_id)
+                assert child is not None
+                service.post_message(s, settings.help, case, child, text="你还在吗")
+                s.commit()
+                alerted = s.exec(
+                    select(HelpAlert).where(
+                        HelpAlert.request_id == case.id,
+                        HelpAlert.kind == service.OFF_DUTY_ALERT,
+                    )
+                ).first()
+                assert alerted is not None, "nobody heard the child on an off-duty case"
+    return left
 
 
 def _within_capacity(engine: Engine, psychs: dict[uuid.UUID, tuple[object, ...]]) -> None:

@@ -144,3 +144,45 @@ def test_a_run_stops_and_resumes_from_its_cursor(
     assert cursors
     assert all(c["phase"] == "messages" and c["after"] for c in cursors)
     assert not any(exists(session, Message, m.id) for m in sent)
+
+
+def test_story_progress_follows_the_childs_retention(
+    session: Session,
+    world: World,
+    s3_store: S3ObjectStore,
+    settings: Settings,
+    fake_clock: FakeClock,
+) -> None:
+    """Story progress is the child's: the shortest retention of the child's guardians."""
+    from voicebridge.stories.models import Chapter, ChapterProgress, Story, Visibility
+
+    story = Story(narrator_id=world.father.id, visibility=Visibility.private, title="Moon")
+    session.add(story)
+    session.flush()
+    chapters = []
+    for number in (1, 2):
+        asset = AudioAsset(owner_id=world.father.id, purpose="story_chapter")
+        session.add(asset)
+        session.flush()
+        chapter = Chapter(
+            story_id=story.id, number=number, title=f"Part {number}", asset_id=asset.id
+        )
+        session.add(chapter)
+        session.flush()
+        chapters.append(chapter)
+    session.add(
+        ChapterProgress(child_id=world.child.id, chapter_id=chapters[0].id, story_id=story.id)
+    )
+    session.flush()
+    fake_clock.advance(days=20)
+    session.add(
+        ChapterProgress(child_id=world.child.id, chapter_id=chapters[1].id, story_id=story.id)
+    )
+    session.flush()
+    fake_clock.advance(days=11)  # the first is past the mother's 30 days, the second is not
+    run_jobs(session, settings, s3_store)
+    left = session.exec(
+        select(ChapterProgress.chapter_id).where(ChapterProgress.child_id == world.child.id)
+    ).all()
+    assert list(left) == [chapters[1].id]
+    assert _deleted("retention", "progress") >= 1

@@ -273,3 +273,36 @@ def test_spool_disk_full_is_507_and_nothing_half_written(
     rest = _patch(client, location, headers, offset, data[offset:])
     assert rest.status_code == 204, rest.text
     _whole(session, s3_store, location, data)
+
+
+def test_store_down_during_playback_is_never_500(
+    session: Session,
+    engine: Engine,
+    factory: Factory,
+    settings: Settings,
+    s3_proxy: TcpProxy,
+    proxied_store: S3ObjectStore,
+) -> None:
+    """On S3 the API signs a link without asking the store, so a listener gets the
+    redirect (and their device retries the store); never a 500 from the API."""
+    from tests.messages.helpers import ready_message
+    from voicebridge.accounts.models import User
+    from voicebridge.messages import service as messages
+
+    school = factory.school()
+    child = factory.child(school)
+    guardian, _ = factory.guardian_of(child)
+    thread = messages.open_thread(session, guardian, child, None)
+    message = ready_message(session, proxied_store, guardian, thread)
+    child_user = session.get(User, child.id)
+    assert child_user is not None
+    client = _client(settings, engine, session, proxied_store)
+    headers = factory.headers(child_user)
+    s3_proxy.down()
+    Tally.faults += 1
+    answer = client.get(
+        f"/api/v1/messages/{message.id}/audio", headers=headers, follow_redirects=False
+    )
+    assert answer.status_code in (307, 503), answer.text
+    if answer.status_code == 503:
+        assert int(answer.headers["Retry-After"]) > 0

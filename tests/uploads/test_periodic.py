@@ -19,10 +19,12 @@ from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.config import Settings
 from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import JobContext
-from voicebridge.storage.base import ObjectStore
+from voicebridge.storage.base import ObjectInfo, ObjectStore
+from voicebridge.uploads import jobs as upload_jobs
 from voicebridge.uploads import service
 from voicebridge.uploads.jobs import (
     MISSING_JOB,
+    VERIFY_JOB,
     expire_uploads,
     sweep_orphans,
     verify_playable,
@@ -139,3 +141,54 @@ def test_a_ready_asset_without_its_object_becomes_a_dead_letter(
     assert [job.kind for job in dead] == [MISSING_JOB]
     assert dead[0].payload == {"asset_id": str(lost.id)}
     assert "missing" in (dead[0].last_error or "")
+
+
+def test_playable_check_works_through_the_table_in_batches_with_a_cursor(
+    live: Settings,
+    committed_engine: Engine,
+    store: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(upload_jobs, "MAINTENANCE_BATCH", 2)
+    monkeypatch.setattr(upload_jobs, "VERIFY_BATCHES_PER_RUN", 1)
+    with Session(committed_engine, expire_on_commit=False) as session:
+        user = Factory(session, live).user(Role.guardian)
+        assets = []
+        for n in range(5):
+            key = service.new_key(service.PLAYABLE_PREFIX, "opus")
+            size = store.put_bytes(key, b"opus bytes", "audio/ogg").size if n % 2 else 999
+            assets.append(
+                AudioAsset(
+                    owner_id=user.id,
+                    purpose="test",
+                    state=AssetState.ready,
+                    playable_key=key,
+                    playable_size=size,
+                )
+            )
+        session.add_all(assets)
+        session.commit()
+    heads: list[str] = []
+    real_head = store.head
+
+    def counted_head(key: str) -> ObjectInfo | None:
+        heads.append(key)
+        return real_head(key)
+
+    monkeypatch.setattr(store, "head", counted_head)
+
+    verify_playable(JobContext(committed_engine, live, store), {})
+    assert len(heads) == 2  # one batch, then a follow-up job carries on from its last id
+    run_jobs(committed_engine, live, store)
+    with Session(committed_engine) as session:
+        jobs = session.exec(select(Job)).all()
+    ordered = sorted(assets, key=lambda a: a.id)
+    follow_ups = sorted(
+        str(j.payload["after"]) for j in jobs if j.kind == VERIFY_JOB and "after" in j.payload
+    )
+    assert follow_ups == sorted(str(a.id) for a in (ordered[1], ordered[3]))
+    lost = {str(a.id) for a in assets if a.playable_size == 999}
+    dead = {str(j.payload["asset_id"]) for j in jobs if j.state is JobState.dead}
+    assert dead == lost
+    # Every asset HEADed once by the playable check, once more if it is lost.
+    assert len(heads) == len(assets) + len(lost)

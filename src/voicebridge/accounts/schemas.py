@@ -74,12 +74,6 @@ Login = Annotated[
 ]
 
 
-class GuardianRegister(BaseModel):
-    phone: Phone
-    password: str = Field(min_length=8, max_length=200)
-    display_name: str = Field(min_length=1, max_length=120)
-
-
 class UserCreate(BaseModel):
     """An administrator creates accounts for staff, volunteers and moderators."""
 

@@ -77,3 +77,39 @@ class Attempt(SQLModel, table=True):
     at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
     )
+    # Where the guess came from (client address, device id), when it matters.
+    source: str | None = Field(default=None, max_length=200)
+
+
+class RateCounter(SQLModel, table=True):
+    """Hits on a rate-limited action in one fixed window, shared by every API process.
+
+    Incremented by one atomic upsert (``INSERT ... ON CONFLICT DO UPDATE``).
+    """
+
+    __tablename__ = "rate_counters"
+
+    scope: str = Field(max_length=40, primary_key=True)
+    key: str = Field(max_length=200, primary_key=True)
+    window_start: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True, index=True))
+    count: int = 0
+
+
+class PhoneVerification(SQLModel, table=True):
+    """A one-time code sent by SMS to prove a phone number (registration, password reset).
+
+    Only its hash is kept; it dies after a few wrong tries, once used, or at expiry.
+    """
+
+    __tablename__ = "phone_verifications"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    phone: str = Field(max_length=20, index=True)
+    purpose: str = Field(max_length=20)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    failures: int = 0
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

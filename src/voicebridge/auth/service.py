@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,8 +19,14 @@ from voicebridge.config import AuthSettings
 from voicebridge.errors import NotFound, TooManyAttempts, Unauthorized
 from voicebridge.schools.models import Child
 
-LOGIN_SCOPE = "login"
-PIN_DEVICE_SCOPE = "pin-device"
+log = logging.getLogger(__name__)
+
+LOGIN_SCOPE = "login"  # one login, from every client
+LOGIN_PAIR_SCOPE = "login-client"  # one login from one client
+CLIENT_SCOPE = "client"  # one client, across logins
+PIN_DEVICE_SCOPE = "pin-device"  # one device, across its children
+PIN_PAIR_SCOPE = "pin-pair"  # one device, one child
+PIN_CHILD_SCOPE = "pin-child"  # one child, from every device (source = device)
 
 
 @dataclass(frozen=True)
@@ -90,15 +97,35 @@ def login(
     passwords: Passwords,
     login_name: str,
     password: str,
+    client: str = "unknown",
 ) -> TokenPair:
+    """Wrong passwords slow down the one who types them, not the account's owner.
+
+    The login-and-client pair and the client each wait longer after every failure;
+    the login as a whole waits only a little (``login_global_max_delay_seconds``),
+    so a stranger cannot lock anyone out by knowing their phone number.
+    """
     window = timedelta(minutes=settings.login_window_minutes)
-    throttle.ensure_allowed(session, LOGIN_SCOPE, login_name, settings.login_max_failures, window)
+    pair = f"{login_name}|{client}"[:200]
+    for scope, key, free, cap in (
+        (LOGIN_PAIR_SCOPE, pair, settings.login_free_failures, settings.login_max_delay_seconds),
+        (CLIENT_SCOPE, client, settings.client_free_failures, settings.client_max_delay_seconds),
+        (
+            LOGIN_SCOPE,
+            login_name,
+            settings.login_global_free_failures,
+            settings.login_global_max_delay_seconds,
+        ),
+    ):
+        throttle.ensure_not_waiting(session, scope, key, window, free, cap)
     user = session.exec(select(User).where(User.login == login_name)).first()
     ok = passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active or user.role is Role.child:
-        throttle.record_failure(session, LOGIN_SCOPE, login_name)
+        throttle.record_failure(session, LOGIN_PAIR_SCOPE, pair, client)
+        throttle.record_failure(session, CLIENT_SCOPE, client, client)
+        throttle.record_failure(session, LOGIN_SCOPE, login_name, client)
         raise Unauthorized("Wrong login or password", persist=True)
-    throttle.clear(session, LOGIN_SCOPE, login_name)
+    throttle.clear(session, LOGIN_PAIR_SCOPE, pair)
     return start_session(
         session, settings, user, lifetime=timedelta(days=settings.refresh_token_days)
     )
@@ -197,6 +224,26 @@ def register_device(
     return device, token
 
 
+def rotate_device_credential(
+    session: Session, settings: AuthSettings, device: Device
+) -> tuple[Device, str]:
+    """A new credential for a device (lost, leaked, or due): the old one stops at once,
+    and so does whatever child session the device had open."""
+    if device.revoked_at is not None:
+        raise NotFound("No such device")
+    token = "dev_" + new_secret()
+    device.token_hash = hash_secret(token)
+    device.expires_at = clock.now() + timedelta(days=settings.device_token_days)
+    session.add(device)
+    session.exec(
+        update(AuthSession)
+        .where(col(AuthSession.device_id) == device.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=clock.now(), revoked_reason="device-rotated")
+    )
+    session.flush()
+    return device, token
+
+
 def authenticate_device(session: Session, token: str) -> Device:
     device = session.exec(select(Device).where(Device.token_hash == hash_secret(token))).first()
     now = clock.now()
@@ -226,15 +273,32 @@ def child_login(
 ) -> TokenPair:
     """A child signs in on a shared school device with their PIN.
 
-    Five wrong PINs lock the PIN until a teacher resets it. Signing in ends the
-    previous child's session on the same device, so the next child never sees
-    someone else's messages.
+    Wrong PINs slow the device that types them (per child, and across its
+    children), with growing waits. The PIN itself locks (a teacher resets it)
+    only when wrong PINs came from several devices, or when, after the child's
+    teachers were alerted to one device's guessing, the guessing goes on. So one
+    tablet cannot lock a whole class out. Signing in ends the previous child's
+    session on the same device, so the next child never sees someone else's
+    messages.
     """
-    # Per device too: one tablet cannot lock a whole class out by guessing PINs.
     device_key = str(device.id)
     window = timedelta(minutes=settings.login_window_minutes)
-    throttle.ensure_allowed(
-        session, PIN_DEVICE_SCOPE, device_key, settings.pin_device_max_failures, window
+    pair = f"{device.id}|{child_id}"
+    throttle.ensure_not_waiting(
+        session,
+        PIN_DEVICE_SCOPE,
+        device_key,
+        window,
+        settings.pin_device_free_failures,
+        settings.pin_device_max_delay_seconds,
+    )
+    throttle.ensure_not_waiting(
+        session,
+        PIN_PAIR_SCOPE,
+        pair,
+        window,
+        max(1, settings.pin_max_failures - 2),
+        settings.pin_device_max_delay_seconds,
     )
     child = session.get(Child, child_id)
     if child is None or child.school_id != device.school_id or child.left_at is not None:
@@ -242,17 +306,13 @@ def child_login(
     if child.pin_locked_at is not None:
         raise TooManyAttempts("PIN locked; ask a teacher to reset it", retry_after=3600)
     if not passwords.verify(child.pin_hash, pin):
-        throttle.record_failure(session, PIN_DEVICE_SCOPE, device_key)
-        child.pin_failures += 1
-        if child.pin_failures >= settings.pin_max_failures:
-            child.pin_locked_at = clock.now()
-        session.add(child)
-        session.flush()
+        _pin_failure(session, settings, device, child, pair, window)
         if child.pin_locked_at is not None:
             raise TooManyAttempts(
                 "PIN locked; ask a teacher to reset it", retry_after=3600, persist=True
             )
         raise Unauthorized("Wrong PIN", persist=True)
+    throttle.clear(session, PIN_PAIR_SCOPE, pair)
     child.pin_failures = 0
     session.add(child)
     device.last_seen_at = clock.now()
@@ -272,3 +332,43 @@ def child_login(
         lifetime=timedelta(minutes=settings.child_session_minutes),
         device_id=device.id,
     )
+
+
+def _pin_failure(
+    session: Session,
+    settings: AuthSettings,
+    device: Device,
+    child: Child,
+    pair: str,
+    window: timedelta,
+) -> None:
+    source = str(device.id)
+    throttle.record_failure(session, PIN_DEVICE_SCOPE, source, source)
+    throttle.record_failure(session, PIN_PAIR_SCOPE, pair, source)
+    throttle.record_failure(session, PIN_CHILD_SCOPE, str(child.id), source)
+    child.pin_failures += 1
+    total = throttle.failures(session, PIN_CHILD_SCOPE, str(child.id), window)
+    from_devices = throttle.sources(session, PIN_CHILD_SCOPE, str(child.id), window)
+    if (
+        total >= settings.pin_max_failures
+        and from_devices >= settings.pin_lock_sources
+        or child.pin_alerted_at is not None
+        and child.pin_failures >= 2 * settings.pin_max_failures
+    ):
+        child.pin_locked_at = clock.now()
+    elif child.pin_alerted_at is None and child.pin_failures >= settings.pin_max_failures:
+        child.pin_alerted_at = clock.now()
+        _alert_teachers(session, device, child)
+    session.add(child)
+    session.flush()
+
+
+def _alert_teachers(session: Session, device: Device, child: Child) -> None:
+    """Tells the school that someone keeps guessing this child's PIN on one device."""
+    log.warning(
+        "repeated wrong PINs",
+        extra={"child_id": str(child.id), "device_id": str(device.id)},
+    )
+    from voicebridge.notifications import events  # the notifications import auth models
+
+    events.pin_guessing(session, child=child, device=device)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from jose import JWTError, jwt
 
 from voicebridge import clock
+from voicebridge.auth import keys
 from voicebridge.config import AuthSettings
 from voicebridge.errors import Unauthorized
 
@@ -48,7 +49,10 @@ def issue_access_token(
         "iat": int(now.timestamp()),
         "exp": int(expires.timestamp()),
     }
-    token: str = jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)
+    key = keys.of(settings).signing()
+    token: str = jwt.encode(
+        claims, key.secret, algorithm=settings.algorithm, headers={"kid": key.kid}
+    )
     return token, expires
 
 
@@ -59,10 +63,16 @@ def decode_access_token(settings: AuthSettings, token: str) -> AccessClaims:
         raise Unauthorized("Malformed token") from exc
     if header.get("alg") != settings.algorithm:
         raise Unauthorized("Token algorithm not accepted")
+    kid = header.get("kid")
+    key = keys.of(settings).verifying(kid) if isinstance(kid, str) else None
+    if key is None:
+        # No kid (a token from before keys had ids, or forged), or a retired key
+        # whose tokens have all expired.
+        raise Unauthorized("Unknown signing key")
     try:
         claims = jwt.decode(
             token,
-            settings.secret_key,
+            key.secret,
             algorithms=[settings.algorithm],
             audience=settings.audience,
             issuer=settings.issuer,

@@ -70,12 +70,16 @@ def withdraw_absent(session: Session, settings: HelpSettings) -> int:
     holders = set(
         session.exec(select(Offer.psychologist_id).where(Offer.state == OfferState.open)).all()
     )
-    withdrawn = 0
-    for user_id in sorted(holders):
+    absent: set[uuid.UUID] = set()
+    for user_id in holders:
         profile = session.get(PsychologistProfile, user_id)
         if profile is None or not routing.is_present(profile, now):
-            withdrawn += withdraw_offers_of(session, settings, user_id)
-    return withdrawn
+            absent.add(user_id)
+    if not absent:
+        return 0
+    # Every lock this transaction will need, in one ordered batch.
+    routing.lock_present(session, absent)
+    return sum(withdraw_offers_of(session, settings, user_id) for user_id in sorted(absent))
 
 
 def _back_to_queue(

@@ -235,31 +235,35 @@ class Lexicon:
                     entries.extend((level, category, script, p) for p in phrases)
         return cls(entries, data.get("exclusions", {}), data.get("normalise", {}))
 
-    def _fix_typos(self, latin: str) -> str:
-        words = latin.split(" ")
-        for i, w in enumerate(words):
+    def _fix_typos(self, latin: str) -> list[str]:
+        """The Latin form with misspelt words replaced by the lexicon's words; one variant
+        per reading when a word could be more than one (wnt: want or went), at most 8."""
+        variants = [latin.split(" ")]
+        for i, w in enumerate(variants[0]):
             if len(w) < 3 or w in self._vocab or w in self._not_typos or not w.isalpha():
                 continue
-            for candidate in self._vocab_by_first.get(w[0], ()):
-                if self._typo_of(w, candidate):
-                    words[i] = candidate
-                    break
-        return " ".join(words)
+            readings = sorted(c for c in self._vocab_by_first.get(w[0], ()) if self._typo_of(w, c))
+            if readings:
+                variants = [[*v[:i], r, *v[i + 1 :]] for v in variants for r in readings][:8]
+        return [" ".join(v) for v in variants]
 
     @staticmethod
     def _typo_of(w: str, candidate: str) -> bool:
-        """Five letters or more: one edit. Three or four: two neighbours swapped (wnat, dei);
-        a shorter word's other edits are too often another word (did/died, dad/dead)."""
+        """Five letters or more: one edit. Three or four: two neighbours swapped (wnat, dei),
+        or the word typed without its vowel (wnt, kll); a short word's other edits are too
+        often another word (did/died, dad/dead)."""
         if not _levenshtein1(w, candidate):
             return False
         if len(candidate) >= 5:
             return True
+        if len(w) < len(candidate):
+            return not any(c in "aeiouy" for c in w)
         return len(w) == len(candidate) and sorted(w) == sorted(candidate)
 
     def find(self, text: str) -> Finding | None:
         """The most urgent phrase in ``text``, or None."""
         f = textnorm.forms(text, extra_t2s=self.extra_t2s, slang=self.slang)
-        texts = {"zh": [(f.han, "")], "en": [(self._fix_typos(f.latin), "")]}
+        texts = {"zh": [(f.han, "")], "en": [(v, "") for v in self._fix_typos(f.latin)]}
         texts["py"] = list(f.pinyin_runs)
         blocked: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for form, regex in self._exclusions:

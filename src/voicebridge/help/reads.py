@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
@@ -120,6 +120,16 @@ def message_audio(
     return asset
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """A filter time without a zone is read as UTC (stored times are UTC)."""
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput("A time outside what can be stored") from exc
+
+
 def access_log(
     session: Session,
     *,
@@ -131,6 +141,7 @@ def access_log(
     limit: int,
 ) -> tuple[list[CaseAccessLog], str | None]:
     """Newest first, keyset-paged like every other list."""
+    since, until = _utc(since), _utc(until)
     if since is not None and until is not None and since > until:
         raise InvalidInput("since is after until")
     stmt = select(CaseAccessLog)

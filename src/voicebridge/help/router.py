@@ -67,6 +67,7 @@ from voicebridge.help.schemas import (
     UrgencyChangePublic,
     VerificationDecision,
 )
+from voicebridge.openapi import problems
 from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from voicebridge.schools.models import Child
 from voicebridge.storage.deps import StoreDep
@@ -153,7 +154,7 @@ def options(_: CurrentPrincipal, settings: SettingsDep) -> Options:
     )
 
 
-@router.post("/help/requests", status_code=status.HTTP_201_CREATED)
+@router.post("/help/requests", status_code=status.HTTP_201_CREATED, responses=problems(429))
 def create_request(
     body: RequestCreate, principal: ChildPrincipal, session: SessionDep, settings: SettingsDep
 ) -> RequestCreated:
@@ -166,6 +167,7 @@ def create_request(
         not_safe=body.not_safe,
         text=body.text,
         language=body.language,
+        hourly_limit=settings.limits.help_requests_per_child_hour,
         voice=body.voice,
     )
     show = nobody or request.urgency is Urgency.critical

@@ -381,6 +381,10 @@ def accept(
     offer = open_offer_for(session, request.id, user.id)
     if offer is None or request.state is not RequestState.waiting:
         raise Conflict("This request is no longer offered to you")
+    holder = session.get(PsychologistProfile, user.id)
+    if holder is None or not is_present(holder, clock.now()):
+        # The sweep withdraws the offer shortly; until then it cannot be taken.
+        raise Conflict("You are off duty: go on duty, inside your hours, to take a request")
     if request.urgency is not Urgency.critical and _critical_waiting_for(
         session, settings, user.id
     ):

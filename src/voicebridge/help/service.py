@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import User
+from voicebridge.auth import throttle
 from voicebridge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from voicebridge.help import escalation, routing, triage
 from voicebridge.help.config import CrisisResource, HelpSettings
@@ -109,6 +110,7 @@ def create_request(
     not_safe: bool,
     text: str | None,
     language: str,
+    hourly_limit: int | None = None,
     voice: bool = False,
 ) -> tuple[HelpRequest, bool]:
     """Triage, offer and start the timers in one transaction; True when nobody is on duty.
@@ -120,6 +122,17 @@ def create_request(
     if language not in data.languages:
         raise InvalidInput(f"Unknown language or dialect {language!r}")
     urgency, flagged = triage.initial_urgency(data, category, not_safe, text)
+    if hourly_limit is not None and not not_safe and urgency is not Urgency.critical:
+        # A child who says they are not safe, or whose words the triage finds
+        # critical, is never refused; only the rest is limited (and counted).
+        throttle.hit(
+            session,
+            "help-child",
+            str(child.id),
+            hourly_limit,
+            timedelta(hours=1),
+            "Help requests (say you are not safe and you are always heard)",
+        )
     request = HelpRequest(
         child_id=child.id,
         school_id=child.school_id,

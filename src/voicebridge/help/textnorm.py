@@ -136,6 +136,8 @@ def segments_as_pinyin(word: str) -> bool:
     """Whether ``word`` can be cut into pinyin syllables (``woxiangsi`` can, ``diet`` cannot)."""
     syl = pinyin_syllables()
     n = len(word)
+    if n > 60:
+        return False  # no one types a sentence of pinyin without a space
     ok = [False] * (n + 1)
     ok[0] = True
     for i in range(1, n + 1):
@@ -144,6 +146,10 @@ def segments_as_pinyin(word: str) -> bool:
                 ok[i] = True
                 break
     return ok[n]
+
+
+def _pinyin_word(tok: str) -> str:
+    return _LONG_REPEAT.sub(r"\1", _TONE_DIGIT.sub("", tok.replace("'", "")))
 
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9@$']+|\s+|.", re.S)
@@ -180,12 +186,23 @@ def forms(
             latin_words.extend((slang or {}).get(w, w).split())
         pending_latin.clear()
 
-    for tok in _TOKEN.findall(folded):
+    tokens = _TOKEN.findall(folded)
+    # Characters are turned into pinyin only when some Latin word could be pinyin: a run
+    # made of characters alone is left to the Chinese form (and pinyin is the slow part).
+    typed_pinyin = any(
+        tok[0].isalpha() and tok.isascii() and segments_as_pinyin(_pinyin_word(tok))
+        for tok in tokens
+        if not HAN.match(tok)
+    )
+    for tok in tokens:
         if HAN.match(tok):
             flush_latin()
             if latin_words and latin_words[-1] != "|":
                 latin_words.append("|")
             han_parts.append(tok)
+            if not typed_pinyin:
+                close_run()
+                continue
             for syllable in lazy_pinyin(tok, v_to_u=True):
                 s = strip_marks(syllable)
                 run_text.append(s)
@@ -196,7 +213,7 @@ def forms(
                 han_parts.append(tok)  # 喝了一瓶84消毒液: numbers do not break a Chinese phrase
             elif han_parts and han_parts[-1] != "|":
                 han_parts.append("|")
-            word = _LONG_REPEAT.sub(r"\1", _TONE_DIGIT.sub("", tok.replace("'", "")))
+            word = _pinyin_word(tok)
             if word.isalpha() and segments_as_pinyin(word):
                 run_text.append(word)
                 run_origin.append("l" * len(word))

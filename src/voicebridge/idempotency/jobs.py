@@ -1,4 +1,4 @@
-"""Forgetting idempotency keys after a day."""
+"""Forgetting idempotency keys after a day, and throttle counters nobody reads."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from voicebridge.auth import throttle
 from voicebridge.idempotency import service
 from voicebridge.jobs.registry import JobContext, job_handler
 
@@ -15,4 +16,5 @@ from voicebridge.jobs.registry import JobContext, job_handler
 def expire_keys(ctx: JobContext, payload: dict[str, Any]) -> None:
     with Session(ctx.engine) as session:
         service.expire(session)
+        throttle.expire(session, timedelta(days=2))
         session.commit()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
-from voicebridge.db import UTCDateTime, new_id, utcnow
+from voicebridge.db import JSONType, UTCDateTime, new_id, utcnow
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -25,7 +26,14 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None
     content_type: str | None = Field(default=None, max_length=100)
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    # The protocol headers of the answer (Location, tus headers, Asset-Id...).
+    headers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    # The answer carried a credential or a code: only this marker is kept, never the body.
+    secret: bool = False
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, index=True)
     )
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The live request that holds an unfinished claim ("host:pid:start"), and since when.
+    holder: str | None = Field(default=None, max_length=200)
+    taken_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

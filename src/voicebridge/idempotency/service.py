@@ -3,18 +3,32 @@ create request several times; it takes effect once and every retry gets the firs
 
 A key is claimed in its own short transaction before the request runs, so two
 copies of the same request racing on two API processes cannot both run: the
-second sees the claim and is told to retry later (409). A request that failed on
+second sees the claim and is told to retry later (409). The claim names its
+holder (``host:pid:process-start``) and when it was taken. A claim whose holder
+process is gone (same host) or that is older than the lease is taken over by
+the retry, which runs the request again.
+
+The answer is written into the record *in the request's own transaction*, by a
+conditional update that only the current holder can make: either the change
+and its answer commit together, or neither does. A request whose claim was
+taken over while it ran finds its update refused and rolls its change back, so
+the change happens once whatever crashes or stalls. A request that failed on
 our side (5xx) releases its key so that the retry can run.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,6 +37,17 @@ from voicebridge.idempotency.models import IdempotencyRecord
 
 KEEP_FOR = timedelta(hours=24)
 MAX_STORED_BODY = 1024 * 1024
+# Headers a client needs to continue from a replayed answer (tus resumption above all).
+REPLAYED_HEADERS = (
+    "location",
+    "content-location",
+    "upload-offset",
+    "upload-length",
+    "upload-expires",
+    "tus-resumable",
+    "asset-id",
+    "retry-after",
+)
 
 
 class Claim(Enum):
@@ -30,6 +55,7 @@ class Claim(Enum):
     replay = "replay"
     in_progress = "in_progress"
     mismatch = "mismatch"
+    secret = "secret"
 
 
 @dataclass(frozen=True)
@@ -39,10 +65,62 @@ class ClaimResult:
     status_code: int | None = None
     content_type: str | None = None
     body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    taken_over: bool = False
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), which a reused pid lacks."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses; fields resume after the last ")".
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+@lru_cache(maxsize=1)
+def _host() -> str:
+    return socket.gethostname()[:100]
+
+
+def holder_id() -> str:
+    """This process, as recorded on the claims it holds."""
+    pid = os.getpid()
+    return f"{_host()}:{pid}:{_start_ticks(pid) or '?'}"
+
+
+def holder_gone(holder: str | None) -> bool:
+    """True when the holder ran on this host and that process no longer exists.
+
+    A holder on another host cannot be checked from here; the lease covers it.
+    """
+    if not holder:
+        return True
+    try:
+        host, pid_text, ticks = holder.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if host != _host() or ticks == "?":
+        return False
+    if pid == os.getpid():
+        # Our own process: the claim is live unless it predates our start.
+        return ticks != _start_ticks(pid)
+    return _start_ticks(pid) != ticks
 
 
 def claim(
-    engine: Engine, scope: str, key: str, method: str, path: str, request_sha256: str
+    engine: Engine,
+    scope: str,
+    key: str,
+    method: str,
+    path: str,
+    request_sha256: str,
+    *,
+    holder: str,
+    lease: timedelta,
 ) -> ClaimResult:
     with Session(engine) as session:
         existing = session.exec(
@@ -50,14 +128,47 @@ def claim(
                 IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
             )
         ).first()
-        if existing is not None and existing.created_at < clock.now() - KEEP_FOR:
+        now = clock.now()
+        if existing is not None and existing.created_at < now - KEEP_FOR:
             session.delete(existing)
             session.commit()
             existing = None
         if existing is not None:
-            return _answer_existing(existing, method, path, request_sha256)
+            answer = _answer_existing(existing, method, path, request_sha256)
+            if answer.outcome is not Claim.in_progress:
+                return answer
+            stale = existing.taken_at is None or existing.taken_at < now - lease
+            if not (stale or holder_gone(existing.holder)):
+                return answer
+            # Take the claim over from a crashed or stalled request. The holder in
+            # the condition makes two retries racing for it take it once.
+            result = session.exec(
+                update(IdempotencyRecord)
+                .where(
+                    col(IdempotencyRecord.id) == existing.id,
+                    col(IdempotencyRecord.completed_at).is_(None),
+                    col(IdempotencyRecord.holder) == existing.holder
+                    if existing.holder is not None
+                    else col(IdempotencyRecord.holder).is_(None),
+                )
+                .values(holder=holder, taken_at=now)
+            )
+            session.commit()
+            if result.rowcount == 1:
+                return ClaimResult(Claim.claimed, record_id=existing.id, taken_over=True)
+            session.expire_all()
+            again = session.get(IdempotencyRecord, existing.id)
+            if again is None:
+                return ClaimResult(Claim.in_progress)
+            return _answer_existing(again, method, path, request_sha256)
         record = IdempotencyRecord(
-            scope=scope, key=key, method=method, path=path, request_sha256=request_sha256
+            scope=scope,
+            key=key,
+            method=method,
+            path=path,
+            request_sha256=request_sha256,
+            holder=holder,
+            taken_at=now,
         )
         session.add(record)
         try:
@@ -74,38 +185,92 @@ def _answer_existing(
     if (record.method, record.path, record.request_sha256) != (method, path, request_sha256):
         return ClaimResult(Claim.mismatch)
     if record.completed_at is None:
-        return ClaimResult(Claim.in_progress)
+        return ClaimResult(Claim.in_progress, record_id=record.id)
+    if record.secret:
+        return ClaimResult(Claim.secret, record_id=record.id, status_code=record.status_code)
     return ClaimResult(
         Claim.replay,
         record_id=record.id,
         status_code=record.status_code,
         content_type=record.content_type,
         body=record.body,
+        headers={str(k): str(v) for k, v in (record.headers or {}).items()},
     )
 
 
-def complete(
-    engine: Engine, record_id: uuid.UUID, status_code: int, content_type: str | None, body: bytes
-) -> None:
+def load(engine: Engine, record_id: uuid.UUID) -> IdempotencyRecord | None:
     with Session(engine) as session:
-        record = session.get(IdempotencyRecord, record_id)
-        if record is None:
-            return
-        if status_code >= 500 or len(body) > MAX_STORED_BODY:
-            # Our failure, or an answer too big to keep: let the client's retry run again.
-            session.delete(record)
+        return session.get(IdempotencyRecord, record_id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    content_type: str | None
+    headers: dict[str, str]
+    body: bytes
+    secret: bool
+
+
+def storable(answer: Answer) -> bool:
+    return answer.status_code < 500 and len(answer.body) <= MAX_STORED_BODY
+
+
+def record_answer(session: Session, record_id: uuid.UUID, holder: str, answer: Answer) -> bool:
+    """Writes the answer in the caller's transaction, if this process still holds the claim.
+
+    False means the claim was taken over (or is gone): the caller must roll back.
+    """
+    values: dict[str, Any] = {
+        "status_code": answer.status_code,
+        "content_type": None if answer.secret else answer.content_type,
+        "headers": None if answer.secret else _kept_headers(answer.headers),
+        "body": None if answer.secret else answer.body,
+        "secret": answer.secret,
+        "completed_at": clock.now(),
+        "holder": None,
+    }
+    result = session.exec(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.id) == record_id,
+            col(IdempotencyRecord.holder) == holder,
+            col(IdempotencyRecord.completed_at).is_(None),
+        )
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def _kept_headers(headers: dict[str, str]) -> dict[str, Any]:
+    return {k: v for k, v in headers.items() if k.lower() in REPLAYED_HEADERS}
+
+
+def complete(engine: Engine, record_id: uuid.UUID, holder: str, answer: Answer) -> bool:
+    """The answer in its own transaction: for requests that changed nothing (4xx)."""
+    with Session(engine) as session:
+        if storable(answer):
+            ok = record_answer(session, record_id, holder, answer)
         else:
-            record.status_code = status_code
-            record.content_type = content_type
-            record.body = body
-            record.completed_at = clock.now()
-            session.add(record)
+            ok = _release(session, record_id, holder)
         session.commit()
+        return ok
 
 
-def release(engine: Engine, record_id: uuid.UUID) -> None:
+def _release(session: Session, record_id: uuid.UUID, holder: str) -> bool:
+    result = session.exec(
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.id) == record_id,
+            col(IdempotencyRecord.holder) == holder,
+            col(IdempotencyRecord.completed_at).is_(None),
+        )
+    )
+    return bool(result.rowcount)
+
+
+def release(engine: Engine, record_id: uuid.UUID, holder: str) -> None:
     with Session(engine) as session:
-        session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == record_id))
+        _release(session, record_id, holder)
         session.commit()
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -33,13 +34,23 @@ def load_handlers() -> None:
     import voicebridge.jobs.all  # noqa: F401
 
 
+def request_kinds() -> list[str]:
+    """What an API process's own worker runs in production: the jobs requests wait for,
+    not the periodic maintenance, which belongs to `voicebridge worker` processes so
+    that it never competes with the requests an API process serves."""
+    load_handlers()
+    return sorted(kind for kind in HANDLERS if kind not in PERIODIC)
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def ensure_periodic(engine: Engine) -> None:
+def ensure_periodic(engine: Engine, kinds: Iterable[str] | None = None) -> None:
     """Seeds each periodic job once; several workers starting together agree on one row each."""
     for kind in PERIODIC:
+        if kinds is not None and kind not in kinds:
+            continue
         try:
             with Session(engine) as session:
                 service.enqueue(session, kind, {}, dedupe_key=f"periodic:{kind}")
@@ -111,7 +122,7 @@ class Worker:
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         metrics.start_job_counters(self.kinds or HANDLERS)
-        ensure_periodic(self.engine)
+        ensure_periodic(self.engine, self.kinds)
         while not stop.is_set():
             self.heartbeat = time.monotonic()
             try:

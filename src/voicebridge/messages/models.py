@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import text
 from sqlmodel import Column, Field, Index, SQLModel, UniqueConstraint
 
 from voicebridge.db import JSONType, UTCDateTime, enum_type, new_id, utcnow
@@ -35,7 +36,11 @@ class Thread(SQLModel, table=True):
     __tablename__ = "threads"
     # peer_id is the guardian's user id (family) or the school's id (school): one
     # thread per pair, whichever side opens it first.
-    __table_args__ = (UniqueConstraint("child_id", "peer_id"),)
+    # ix_threads_school_activity: a school's inbox, newest first, read straight off the index.
+    __table_args__ = (
+        UniqueConstraint("child_id", "peer_id"),
+        Index("ix_threads_school_activity", "school_id", "activity_at", "id"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: ThreadKind = Field(sa_type=enum_type(ThreadKind))
@@ -59,7 +64,19 @@ class Thread(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_thread_created", "thread_id", "created_at"),)
+    # ix_messages_ready_by_sender: the newest ready message a given person sent in a
+    # thread (the quiet-children report), without visiting deleted or unfinished ones.
+    __table_args__ = (
+        Index("ix_messages_thread_created", "thread_id", "created_at"),
+        Index(
+            "ix_messages_ready_by_sender",
+            "thread_id",
+            "sender_id",
+            "ready_at",
+            postgresql_where=text("state = 'ready' AND deleted_at IS NULL"),
+            sqlite_where=text("state = 'ready' AND deleted_at IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     thread_id: uuid.UUID = Field(foreign_key="threads.id", ondelete="CASCADE")

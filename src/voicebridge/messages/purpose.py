@@ -54,6 +54,14 @@ class MessagePurpose:
         _thread_for(session, user, metadata)
         _caption(metadata)
 
+    def may_complete(self, session: Session, user: User, asset: AudioAsset) -> bool:
+        """Asked when the last byte arrives: the sender must still be in the thread."""
+        message = message_for_asset(session, asset)
+        if message is None:
+            return False
+        thread = session.get(Thread, message.thread_id)
+        return thread is not None and policy.is_thread_participant(session, user, thread)
+
     def on_created(
         self, session: Session, user: User, asset: AudioAsset, metadata: dict[str, str]
     ) -> None:

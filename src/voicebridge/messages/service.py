@@ -307,28 +307,43 @@ def quiet_children(session: Session, school: School, days: int) -> list[QuietRow
     """Children with no ready message from a guardian in ``days`` days, quietest first.
 
     Only the fact and the date are used: staff never see what a family said.
+    Two queries whatever the school's size: per child, the newest family
+    message is a correlated look-up that ``ix_messages_ready_by_sender`` answers
+    with one index probe per thread (no scan of every family's messages), and
+    the active guardians are counted in one grouped query.
     """
     now = clock.now()
     since = now - timedelta(days=days)
-    last_from_family = (
-        select(Thread.child_id, func.max(col(Message.ready_at)).label("last_at"))
-        .join(Message, col(Message.thread_id) == col(Thread.id))
+    # Nested look-ups rather than a join, so that the plan is the same at any
+    # volume: the child's family threads by child, then per thread its newest
+    # ready message from the guardian, read off the end of an index.
+    newest_in_thread = (
+        select(func.max(col(Message.ready_at)))
         .where(
-            col(Thread.school_id).is_(None),
-            col(Thread.kind) == ThreadKind.family,
+            col(Message.thread_id) == col(Thread.id),
             col(Message.sender_id) == col(Thread.guardian_id),
             col(Message.state) == MessageState.ready,
             col(Message.deleted_at).is_(None),
         )
-        .group_by(col(Thread.child_id))
-        .subquery()
+        .correlate(Thread)
+        .scalar_subquery()
+    )
+    last_from_family = (
+        select(func.max(newest_in_thread))
+        .where(
+            col(Thread.child_id) == col(Child.id),
+            col(Thread.school_id).is_(None),
+            col(Thread.kind) == ThreadKind.family,
+        )
+        .correlate(Child)
+        .scalar_subquery()
     )
     rows = session.exec(
-        select(Child, SchoolClass.name, last_from_family.c.last_at)
+        select(Child, SchoolClass.name, last_from_family)
         .join(SchoolClass, col(SchoolClass.id) == col(Child.class_id))
-        .outerjoin(last_from_family, last_from_family.c.child_id == col(Child.id))
         .where(Child.school_id == school.id, col(Child.left_at).is_(None))
     ).all()
+    guardians = policy.active_guardian_counts(session, school.id)
     result = []
     for child, class_name, last_at in rows:
         last = _aware(last_at)
@@ -338,7 +353,7 @@ def quiet_children(session: Session, school: School, days: int) -> list[QuietRow
             QuietRow(
                 child=child,
                 class_name=class_name,
-                active_guardians=len(policy.child_guardian_ids(session, child.id)),
+                active_guardians=guardians.get(child.id, 0),
                 last_family_message_at=last,
                 days_quiet=(now - last).days if last is not None else None,
             )

@@ -194,3 +194,21 @@ def help_escalated(session: Session, escalation: Escalation, request: HelpReques
         },
         event_key=f"escalation:{escalation.id}",
     )
+
+
+def pin_guessing(session: Session, *, child: Child, device: object) -> None:
+    """Wrong PINs for a child keep coming from one device: the child's school is told."""
+    device_id = getattr(device, "id", "")
+    for recipient in _school_staff(session, child.school_id):
+        outbox.record(
+            session,
+            recipient,
+            "pin.guessing",
+            {
+                "child_id": str(child.id),
+                "child_name": child.given_name,
+                "device_name": str(getattr(device, "name", "")),
+            },
+            school_id=child.school_id,
+            event_key=f"pin-guessing:{child.id}:{device_id}:{recipient}",
+        )

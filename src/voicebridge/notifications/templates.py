@@ -140,6 +140,19 @@ def render(kind: str, data: dict[str, Any], lang: str, count: int = 1) -> Text: 
             ),
             f"/staff/children/{data.get('child_id', '')}",
         )
+    if kind == "pin.guessing":
+        return Text(
+            _t(lang, "PIN 多次输错", "Repeated wrong PINs"),
+            _t(
+                lang,
+                "有人在设备“{d}”上多次输错{c}的 PIN。请确认是孩子本人，必要时重置 PIN。",
+                "Someone keeps typing a wrong PIN for {c} on the device “{d}”. Check it is "
+                "the child; reset the PIN if needed.",
+                c=child,
+                d=str(data.get("device_name", "")),
+            ),
+            f"/staff/children/{data.get('child_id', '')}",
+        )
     if kind == "nudge":
         days = int(data.get("days", 0))
         return Text(

@@ -2,7 +2,8 @@
 
 ``account.json``, ``children.json`` (links and every consent given or withdrawn),
 and per conversation ``conversations/<child>/messages.json`` with each message
-the guardian sent or received as an Ogg/Opus file beside it. The zip is written
+the guardian sent or received (and its machine transcript, if there is one) as an
+Ogg/Opus file beside it. The zip is written
 to a scratch file by streaming each object into it (memory stays flat however
 long the recordings), stored under ``export/`` and served by a link that works
 until ``expires_at``; the retention job deletes it after that.
@@ -34,6 +35,7 @@ from voicebridge.privacy import audit
 from voicebridge.privacy.models import DataExport, ExportState
 from voicebridge.schools.models import Child
 from voicebridge.storage.base import new_key
+from voicebridge.transcripts.models import Transcript
 
 EXPORT_JOB = "privacy.export"
 ZIP_TYPE = "application/zip"
@@ -151,6 +153,13 @@ def build(session: Session, store: Any, guardian: User, path: Path) -> int:
                 )
                 .order_by(col(Message.created_at), col(Message.id))
             ).all()
+            transcripts = dict(
+                session.exec(
+                    select(Transcript.asset_id, Transcript.text).where(
+                        col(Transcript.asset_id).in_([asset.id for _, asset in rows])
+                    )
+                ).all()
+            )
             listed = []
             for message, asset in rows:
                 if asset.playable_key is None:
@@ -165,6 +174,8 @@ def build(session: Session, store: Any, guardian: User, path: Path) -> int:
                         "caption": message.caption,
                         "duration_ms": asset.duration_ms,
                         "file": name.rsplit("/", 1)[1],
+                        # Machine-made, only where the guardian consented to transcripts.
+                        "transcript": transcripts.get(asset.id),
                     }
                 )
                 count += 1

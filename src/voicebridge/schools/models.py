@@ -60,6 +60,28 @@ class StaffMembership(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class StaffInvitation(SQLModel, table=True):
+    """A school asks an existing account to join its staff; the person accepts or declines.
+
+    Only accepting creates the membership, so no school can attach someone on its own.
+    """
+
+    __tablename__ = "staff_invitations"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    school_id: uuid.UUID = Field(foreign_key="schools.id", index=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    role: StaffRole = Field(sa_type=enum_type(StaffRole))
+    is_safeguarding_contact: bool = False
+    invited_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    accepted: bool | None = None
+
+
 class Child(SQLModel, table=True):
     """A child's school record. Its id is the child's ``users.id``."""
 
@@ -74,6 +96,9 @@ class Child(SQLModel, table=True):
     pin_hash: str = Field(max_length=255)
     pin_failures: int = 0
     pin_locked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Set when wrong PINs from one device alerted the child's teachers; from then on
+    # further failures lock the PIN even from that one device.
+    pin_alerted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     enrolled_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

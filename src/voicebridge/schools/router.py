@@ -25,7 +25,7 @@ from voicebridge.schools.deps import (
     ViewableChild,
     ViewableSchool,
 )
-from voicebridge.schools.models import Child, School
+from voicebridge.schools.models import Child, School, StaffInvitation
 from voicebridge.schools.schemas import (
     ChildEnrol,
     ChildPage,
@@ -46,6 +46,7 @@ from voicebridge.schools.schemas import (
     SchoolPublic,
     SchoolUpdate,
     StaffCreate,
+    StaffInvitationPublic,
     StaffPublic,
 )
 
@@ -106,9 +107,15 @@ def update_school(
 
 @router.post("/schools/{school_id}/staff", status_code=status.HTTP_201_CREATED)
 def add_staff(
-    body: StaffCreate, school: AdministeredSchool, session: SessionDep, passwords: PasswordsDep
+    body: StaffCreate,
+    school: AdministeredSchool,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    passwords: PasswordsDep,
 ) -> StaffPublic:
-    membership, user = service.add_staff(
+    """A new login gets an account and joins at once; an existing account is invited
+    (`state: invited`) and joins only when its owner accepts."""
+    joined, user = service.add_staff(
         session,
         passwords,
         school,
@@ -117,16 +124,65 @@ def add_staff(
         password=body.password,
         role=body.role,
         is_safeguarding_contact=body.is_safeguarding_contact,
+        invited_by=principal.id,
     )
     return StaffPublic(
-        id=membership.id,
+        id=joined.id,
         user_id=user.id,
         school_id=school.id,
         display_name=user.display_name,
         login=user.login,
+        role=joined.role,
+        is_safeguarding_contact=joined.is_safeguarding_contact,
+        state="invited" if isinstance(joined, StaffInvitation) else "active",
+    )
+
+
+@router.get("/me/staff-invitations")
+def my_staff_invitations(
+    principal: CurrentPrincipal, session: SessionDep
+) -> list[StaffInvitationPublic]:
+    """Schools that asked this account to join their staff, waiting for an answer."""
+    out = []
+    for invitation in service.pending_invitations(session, principal.id):
+        school = session.get(School, invitation.school_id)
+        out.append(
+            StaffInvitationPublic(
+                id=invitation.id,
+                school_id=invitation.school_id,
+                school_name=school.name if school else "",
+                role=invitation.role,
+                is_safeguarding_contact=invitation.is_safeguarding_contact,
+                created_at=invitation.created_at,
+                expires_at=invitation.expires_at,
+            )
+        )
+    return out
+
+
+@router.post("/staff-invitations/{invitation_id}/accept")
+def accept_staff_invitation(
+    invitation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> StaffPublic:
+    """The invited person joins the school's staff."""
+    membership = service.answer_invitation(session, principal.user, invitation_id, True)
+    assert membership is not None
+    return StaffPublic(
+        id=membership.id,
+        user_id=principal.id,
+        school_id=membership.school_id,
+        display_name=principal.user.display_name,
+        login=principal.user.login,
         role=membership.role,
         is_safeguarding_contact=membership.is_safeguarding_contact,
     )
+
+
+@router.post("/staff-invitations/{invitation_id}/decline", status_code=status.HTTP_204_NO_CONTENT)
+def decline_staff_invitation(
+    invitation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> None:
+    service.answer_invitation(session, principal.user, invitation_id, False)
 
 
 @router.get("/schools/{school_id}/staff")
@@ -226,6 +282,16 @@ def register_device(
     settings: SettingsDep,
 ) -> DeviceRegistered:
     device, token = auth.register_device(session, settings.auth, school.id, body.name, principal.id)
+    return DeviceRegistered(**DevicePublic.model_validate(device).model_dump(), device_token=token)
+
+
+@router.post("/schools/{school_id}/devices/{device_id}/credential")
+def rotate_device_credential(
+    device_id: uuid.UUID, school: ManagedSchool, session: SessionDep, settings: SettingsDep
+) -> DeviceRegistered:
+    """A new credential for the device (shown once); the old one stops working at once."""
+    device = service.get_device(session, school.id, device_id)
+    device, token = auth.rotate_device_credential(session, settings.auth, device)
     return DeviceRegistered(**DevicePublic.model_validate(device).model_dump(), device_token=token)
 
 

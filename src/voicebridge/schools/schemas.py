@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -90,13 +91,27 @@ class StaffCreate(BaseModel):
 
 
 class StaffPublic(BaseModel):
-    id: uuid.UUID
+    id: uuid.UUID = Field(description="The membership, or the invitation while `invited`")
     user_id: uuid.UUID
     school_id: uuid.UUID
     display_name: str
     login: str | None
     role: StaffRole
     is_safeguarding_contact: bool
+    state: Literal["active", "invited"] = Field(
+        default="active",
+        description="`invited`: the login already had an account, whose owner must accept",
+    )
+
+
+class StaffInvitationPublic(BaseModel):
+    id: uuid.UUID
+    school_id: uuid.UUID
+    school_name: str
+    role: StaffRole
+    is_safeguarding_contact: bool
+    created_at: datetime
+    expires_at: datetime
 
 
 class ChildEnrol(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
@@ -11,12 +12,20 @@ from voicebridge import clock
 from voicebridge.accounts import service as accounts
 from voicebridge.accounts.models import Role, User
 from voicebridge.auth import service as auth
+from voicebridge.auth import throttle
 from voicebridge.auth.models import Device
 from voicebridge.auth.passwords import Passwords
 from voicebridge.errors import Conflict, InvalidInput, NotFound
 from voicebridge.pagination import decode_cursor
 from voicebridge.privacy import audit
-from voicebridge.schools.models import Child, School, SchoolClass, StaffMembership, StaffRole
+from voicebridge.schools.models import (
+    Child,
+    School,
+    SchoolClass,
+    StaffInvitation,
+    StaffMembership,
+    StaffRole,
+)
 
 
 def create_school(
@@ -79,8 +88,12 @@ def add_staff(
     password: str | None,
     role: StaffRole,
     is_safeguarding_contact: bool,
-) -> tuple[StaffMembership, User]:
+    invited_by: uuid.UUID | None = None,
+) -> tuple[StaffMembership | StaffInvitation, User]:
+    """A new account joins at once (the school made it for the person); an existing
+    account is only invited, and joins when its owner accepts."""
     user = session.exec(select(User).where(User.login == login)).first()
+    existing = user is not None
     if user is None:
         if password is None:
             raise InvalidInput("A new staff account needs a password")
@@ -102,17 +115,120 @@ def add_staff(
         )
     ).first():
         raise Conflict("Already on this school's staff")
-    if is_safeguarding_contact:
-        _clear_safeguarding_contact(session, school.id)
-    membership = StaffMembership(
+    if existing:
+        return invite_staff(session, school, user, role, is_safeguarding_contact, invited_by), user
+    return _join(session, school.id, user, role, is_safeguarding_contact), user
+
+
+INVITATION_DAYS = 14
+
+
+def invite_staff(
+    session: Session,
+    school: School,
+    user: User,
+    role: StaffRole,
+    is_safeguarding_contact: bool,
+    invited_by: uuid.UUID | None,
+) -> StaffInvitation:
+    for old in pending_invitations(session, user.id, school.id):
+        old.answered_at, old.accepted = clock.now(), False  # replaced by this one
+        session.add(old)
+    invitation = StaffInvitation(
         school_id=school.id,
+        user_id=user.id,
+        role=role,
+        is_safeguarding_contact=is_safeguarding_contact,
+        invited_by=invited_by,
+        expires_at=clock.now() + timedelta(days=INVITATION_DAYS),
+    )
+    session.add(invitation)
+    session.flush()
+    audit.record(
+        session,
+        invited_by,
+        "invitation",
+        "staff_invitation",
+        invitation.id,
+        school_id=school.id,
+        invitee=str(user.id),
+        role=role.value,
+    )
+    return invitation
+
+
+def pending_invitations(
+    session: Session, user_id: uuid.UUID, school_id: uuid.UUID | None = None
+) -> list[StaffInvitation]:
+    stmt = select(StaffInvitation).where(
+        StaffInvitation.user_id == user_id,
+        col(StaffInvitation.answered_at).is_(None),
+        col(StaffInvitation.expires_at) > clock.now(),
+    )
+    if school_id is not None:
+        stmt = stmt.where(StaffInvitation.school_id == school_id)
+    return list(session.exec(stmt.order_by(col(StaffInvitation.created_at))).all())
+
+
+def answer_invitation(
+    session: Session, user: User, invitation_id: uuid.UUID, accept: bool
+) -> StaffMembership | None:
+    """Only the invited person answers; anyone else finds no such invitation."""
+    invitation = session.get(StaffInvitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.user_id != user.id
+        or invitation.answered_at is not None
+        or invitation.expires_at <= clock.now()
+    ):
+        raise NotFound("No such invitation")
+    invitation.answered_at, invitation.accepted = clock.now(), accept
+    session.add(invitation)
+    if not accept:
+        session.flush()
+        return None
+    if session.exec(
+        select(StaffMembership).where(
+            StaffMembership.user_id == user.id,
+            StaffMembership.school_id == invitation.school_id,
+            col(StaffMembership.ended_at).is_(None),
+        )
+    ).first():
+        raise Conflict("Already on this school's staff")
+    return _join(
+        session, invitation.school_id, user, invitation.role, invitation.is_safeguarding_contact
+    )
+
+
+def _join(
+    session: Session,
+    school_id: uuid.UUID,
+    user: User,
+    role: StaffRole,
+    is_safeguarding_contact: bool,
+) -> StaffMembership:
+    if is_safeguarding_contact:
+        _clear_safeguarding_contact(session, school_id)
+    ended = session.exec(
+        select(StaffMembership).where(
+            StaffMembership.user_id == user.id, StaffMembership.school_id == school_id
+        )
+    ).first()
+    if ended is not None:  # one row per school and person: a returning member rejoins
+        ended.ended_at, ended.role = None, role
+        ended.is_safeguarding_contact = is_safeguarding_contact
+        session.add(ended)
+        session.flush()
+        return ended
+    membership = StaffMembership(
+        school_id=school_id,
         user_id=user.id,
         role=role,
         is_safeguarding_contact=is_safeguarding_contact,
     )
     session.add(membership)
     session.flush()
-    return membership, user
+    return membership
 
 
 def _clear_safeguarding_contact(session: Session, school_id: uuid.UUID) -> None:
@@ -231,7 +347,11 @@ def reset_pin(
     child.pin_hash = passwords.hash(pin)
     child.pin_failures = 0
     child.pin_locked_at = None
+    child.pin_alerted_at = None
     session.add(child)
+    # A teacher who reset the PIN has seen the child: every device may try again.
+    throttle.clear(session, auth.PIN_CHILD_SCOPE, str(child.id))
+    throttle.clear_ending(session, auth.PIN_PAIR_SCOPE, f"|{child.id}")
     session.flush()
     if by is not None:
         audit.record(session, by, "pin_reset", "child", child.id, school_id=child.school_id)

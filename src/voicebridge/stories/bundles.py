@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from voicebridge.accounts.models import User
 from voicebridge.audio.models import AudioAsset
 from voicebridge.errors import InvalidInput, NotFound
 from voicebridge.storage.base import ObjectStore
@@ -55,7 +54,6 @@ def build_manifest(session: Session, box: StoryBox, since: int = 0) -> dict[str,
     for story in current:
         if since and story.id not in changed:
             continue
-        narrator = session.get(User, story.narrator_id)
         chapters = []
         for chapter in service.ready_chapters(session, story.id):
             asset = session.get(AudioAsset, chapter.asset_id)
@@ -88,7 +86,7 @@ def build_manifest(session: Session, box: StoryBox, since: int = 0) -> dict[str,
                 "age_min": story.age_min,
                 "age_max": story.age_max,
                 "tags": story.tags,
-                "narrator": narrator.display_name if narrator else "",
+                "narrator": service.narrator_name(session, story),
                 "series_id": str(story.series_id) if story.series_id else None,
                 "series_position": story.series_position,
                 "chapters": chapters,

@@ -44,7 +44,6 @@ moderation = APIRouter(prefix="/moderation", tags=["moderation"])
 
 
 def story_public(session: Session, story: Story, viewer: User) -> StoryPublic:
-    narrator = session.get(User, story.narrator_id)
     chapters = []
     for chapter in service.ready_chapters(session, story.id):
         asset = session.get(AudioAsset, chapter.asset_id)
@@ -74,7 +73,7 @@ def story_public(session: Session, story: Story, viewer: User) -> StoryPublic:
         tags=story.tags,
         visibility=story.visibility,
         status=story.status,
-        narrator=narrator.display_name if narrator else "",
+        narrator=service.narrator_name(session, story),
         series_id=story.series_id,
         series_position=story.series_position,
         available_from=story.available_from,

@@ -37,6 +37,18 @@ from voicebridge.stories.models import (
 EDITABLE_FIELDS = ("title", "description", "language", "age_min", "age_max", "tags")
 
 
+def narrator_name(session: Session, story: Story) -> str:
+    """The name a story shows: a public story its narrator's pen name (never the account's
+    name); a school's own story the staff member's name, which the school knows anyway."""
+    profile = session.get(NarratorProfile, story.narrator_id)
+    if profile is not None:
+        return profile.display_name
+    if story.visibility is Visibility.public:
+        return ""
+    user = session.get(User, story.narrator_id)
+    return user.display_name if user is not None else ""
+
+
 def apply_as_narrator(session: Session, user: User, display_name: str, bio: str) -> NarratorProfile:
     if user.role is Role.child:
         raise Forbidden("Children do not narrate public stories")

@@ -12,10 +12,14 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import os
+import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import Session
@@ -24,7 +28,14 @@ from starlette.requests import ClientDisconnect
 
 from voicebridge.accounts.models import User
 from voicebridge.config import Settings
-from voicebridge.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+from voicebridge.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
 from voicebridge.storage.base import ObjectStore, PartInfo
 from voicebridge.uploads import service, spool
 from voicebridge.uploads.models import Upload
@@ -35,7 +46,14 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 BATCH_BYTES = 4 * 1024 * 1024
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
-_busy: set[uuid.UUID] = set()
+# How long a request's claim on an upload holds without renewal; it renews
+# with every counted batch and at least every WRITER_RENEW while it streams.
+WRITER_HOLD = timedelta(seconds=60)
+WRITER_RENEW = 20.0
+
+
+def _writer_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 class UnsupportedChecksum(DomainError):
@@ -66,19 +84,41 @@ class Ingest:
     uow: UnitOfWork
     store: ObjectStore
     settings: Settings
+    # This request, as the one writer of an upload (``service.claim_writer``).
+    writer: str = field(default_factory=_writer_id)
+    _renewed: float = 0.0
 
-    def create(self, user_id: uuid.UUID, length: int, metadata: dict[str, str]) -> Upload:
+    def create(
+        self,
+        user_id: uuid.UUID,
+        length: int,
+        metadata: dict[str, str],
+        before_commit: Callable[[Session, Upload], None] | None = None,
+    ) -> Upload:
+        """``before_commit`` writes what must commit with the new upload (the
+        idempotency record of a keyed creation)."""
         with self.uow() as session:
             user = session.get(User, user_id)
             if user is None:
                 raise NotFound("No such user")
-            return service.create(session, self.store, self.settings, user, length, metadata)
+            upload = service.create(session, self.store, self.settings, user, length, metadata)
+            if before_commit is not None:
+                before_commit(session, upload)
+            return upload
 
     def load(self, upload_id: uuid.UUID, user_id: uuid.UUID) -> Upload:
-        """The upload as really stored, finishing one whose last step a crash interrupted."""
+        """The upload as really stored, finishing one whose last step a crash interrupted.
+
+        While another request writes it (a HEAD during a PATCH), its spool is that
+        request's to repair: the recorded offset is reported as it stands.
+        """
         with self.uow() as session:
             upload = service.get_own(session, upload_id, user_id)
             service.ensure_open(upload)
+            if upload.writer not in (None, self.writer) and service.is_being_written(
+                session, upload_id
+            ):
+                return upload
             service.reconcile(
                 session,
                 upload,
@@ -104,9 +144,9 @@ class Ingest:
         client_offset: int,
         checksum: Checksum | None,
     ) -> Upload:
-        if upload_id in _busy:
-            raise Conflict("Another request is writing to this upload")
-        _busy.add(upload_id)
+        # Before anything reads or repairs the spool: a second writer, in this
+        # process or another, must not touch it.
+        await run_in_threadpool(self._claim, upload_id, user_id)
         try:
             upload = await run_in_threadpool(self.load, upload_id, user_id)
             if upload.completed_at is not None or client_offset != upload.offset:
@@ -118,7 +158,33 @@ class Ingest:
                 await run_in_threadpool(self._flush_and_finish, upload)
             return upload
         finally:
-            _busy.discard(upload_id)
+            await run_in_threadpool(self._release, upload_id)
+
+    def _claim(self, upload_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        with self.uow() as session:
+            service.claim_writer(session, upload_id, user_id, self.writer, WRITER_HOLD)
+        self._renewed = time.monotonic()
+
+    def _release(self, upload_id: uuid.UUID) -> None:
+        with self.uow() as session:
+            service.release_writer(session, upload_id, self.writer)
+
+    async def _keep_claim(self, upload: Upload) -> None:
+        """A slow phone may take longer than the hold to send one batch."""
+        if time.monotonic() - self._renewed > WRITER_RENEW:
+            await run_in_threadpool(self._claim, upload.id, upload.owner_id)
+
+    async def wait_idle(self, upload_id: uuid.UUID) -> None:
+        """Lets a DELETE wait briefly for a PATCH of the same upload (any process) to stop."""
+        for _ in range(50):
+            if not await run_in_threadpool(self._busy, upload_id):
+                return
+            await asyncio.sleep(0.1)
+        raise service.UploadBusy("The upload is being written")
+
+    def _busy(self, upload_id: uuid.UUID) -> bool:
+        with self.uow() as session:
+            return service.is_being_written(session, upload_id)
 
     async def _stream(
         self, body: AsyncIterator[bytes], upload: Upload, checksum: Checksum | None
@@ -137,6 +203,7 @@ class Ingest:
                     if hasher is not None:
                         hasher.update(chunk)
                     buffer += chunk
+                    await self._keep_claim(upload)
                     if len(buffer) >= BATCH_BYTES:
                         full, buffer = buffer, bytearray()
                         await tail.write(full, count=hasher is None)
@@ -158,7 +225,9 @@ class Ingest:
 
     def _count(self, upload: Upload, new_offset: int) -> None:
         with self.uow() as session:
+            service.claim_writer(session, upload.id, upload.owner_id, self.writer, WRITER_HOLD)
             service.advance(session, upload, upload.offset, new_offset)
+        self._renewed = time.monotonic()
 
     def _record(self, upload: Upload, part: PartInfo) -> None:
         with self.uow() as session:
@@ -193,14 +262,27 @@ class Ingest:
             )
             self._record(upload, part)
             spool.truncate(path, 0)
+        refused = False
         with self.uow() as session:
             fresh = session.get(Upload, upload.id)
             if fresh is None:
                 raise NotFound("No such upload")
-            if fresh.completed_at is None:
+            if fresh.completed_at is None and not service.may_complete(session, fresh):
+                service.discard(
+                    session,
+                    self.store,
+                    self.settings,
+                    fresh,
+                    "not-allowed",
+                    "The sender may no longer post to this conversation",
+                )
+                refused = True
+            elif fresh.completed_at is None:
                 service.finish(session, self.store, fresh)
             upload.completed_at = fresh.completed_at
         spool.remove(path)
+        if refused:
+            raise Forbidden("You may no longer post here; the upload was discarded")
 
 
 @dataclass
@@ -266,15 +348,6 @@ class _Tail:
                 await self.collect(wait=True)
 
 
-async def wait_idle(upload_id: uuid.UUID) -> None:
-    """Lets a DELETE wait briefly for a PATCH of the same upload to stop."""
-    for _ in range(50):
-        if upload_id not in _busy:
-            return
-        await asyncio.sleep(0.1)
-    raise Conflict("The upload is being written")
-
-
 async def receive_whole(
     ingest: Ingest, body: AsyncIterator[bytes], user_id: uuid.UUID, metadata: dict[str, str]
 ) -> tuple[uuid.UUID, int]:
@@ -319,7 +392,13 @@ async def receive_whole(
                 user = session.get(User, user_id)
                 if user is None:
                     raise NotFound("No such user")
-                asset, _ = service.start_asset(session, user, metadata, content_type)
+                asset, _ = service.start_asset(
+                    session,
+                    user,
+                    metadata,
+                    content_type,
+                    ingest.settings.limits.uploads_per_user_day,
+                )
                 asset.original_sha256 = sha.hexdigest()
                 service.mark_processing(session, asset, key, size)
                 return asset.id

@@ -12,7 +12,8 @@ import logging
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 
 ORPHAN_AGE = timedelta(hours=1)
 MISSING_JOB = "audio.playable_missing"
+VERIFY_JOB = "audio.verify_playable"
+# Rows per query, and keys per listing page checked in one query, in maintenance jobs.
+MAINTENANCE_BATCH = 500
+# 20 x 500 HEADs a run, a few seconds on a store on the same network.
+VERIFY_BATCHES_PER_RUN = 20
 OPUS_TYPE = "audio/ogg"
 
 
@@ -140,75 +146,123 @@ def sweep_orphans(ctx: JobContext, payload: dict[str, object]) -> None:
     """Removes what a crash left in the store and no row knows about.
 
     Only things older than an hour: a younger object may belong to a request
-    or job that has not committed yet. Lists the audio prefixes in full, which
-    is fine at this scale; a bucket lifecycle rule is the alternative at scale.
+    or job that has not committed yet. The listing is streamed and checked a
+    page of keys per query, and only open uploads are loaded (finished ones
+    are millions of rows whose keys the assets already hold); a bucket
+    lifecycle rule is the alternative at national scale.
     """
     store: ObjectStore = ctx.store
     cutoff = clock.now() - ORPHAN_AGE
     with Session(ctx.engine) as session:
-        known_uploads = set(session.exec(select(Upload.multipart_id)).all())
-        upload_keys = set(session.exec(select(Upload.object_key)).all())
+        open_uploads = session.exec(
+            select(Upload.multipart_id, Upload.object_key).where(col(Upload.completed_at).is_(None))
+        ).all()
+    known_uploads = {multipart_id for multipart_id, _ in open_uploads}
+    upload_keys = {key for _, key in open_uploads}
     for mp in store.list_multipart_uploads(service.ORIGINAL_PREFIX + "/"):
         if mp.upload_id not in known_uploads and mp.initiated < cutoff:
             log.info("aborting orphan multipart upload", extra={"key": mp.key})
             store.abort_multipart(mp.key, mp.upload_id)
     for prefix in (service.ORIGINAL_PREFIX, service.PLAYABLE_PREFIX):
-        for key in list(store.list_keys(prefix + "/")):
-            made = service.key_time(key)
-            if made is None or made >= cutoff or key in upload_keys:
+        for keys in _pages(store.list_keys(prefix + "/"), MAINTENANCE_BATCH):
+            old = [k for k in keys if k not in upload_keys and _older(k, cutoff)]
+            if not old:
                 continue
-            with Session(ctx.engine) as session:
-                used = session.exec(
-                    select(AudioAsset.id).where(
-                        (col(AudioAsset.playable_key) == key)
-                        | (col(AudioAsset.original_key) == key)
-                    )
-                ).first()
-            if used is None:
+            for key in _unused(ctx, old):
                 log.info("deleting orphan object", extra={"key": key})
                 store.delete(key)
     _sweep_spool(ctx)
 
 
+def _older(key: str, cutoff: datetime) -> bool:
+    made = service.key_time(key)
+    return made is not None and made < cutoff
+
+
+def _pages(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    page: list[str] = []
+    for item in items:
+        page.append(item)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _unused(ctx: JobContext, keys: list[str]) -> list[str]:
+    """The keys no asset holds, one query for the page."""
+    with Session(ctx.engine) as session:
+        playable = session.exec(
+            select(AudioAsset.playable_key).where(col(AudioAsset.playable_key).in_(keys))
+        ).all()
+        original = session.exec(
+            select(AudioAsset.original_key).where(col(AudioAsset.original_key).in_(keys))
+        ).all()
+    used = set(playable) | set(original)
+    return [k for k in keys if k not in used]
+
+
 def _sweep_spool(ctx: JobContext) -> None:
     directory = spool.spool_dir(ctx.settings)
     with Session(ctx.engine) as session:
-        live = {u.hex for u in session.exec(select(Upload.id)).all()}
+        live = {
+            u.hex
+            for u in session.exec(select(Upload.id).where(col(Upload.completed_at).is_(None))).all()
+        }
     horizon = (clock.now() - ORPHAN_AGE).timestamp()
     for path in directory.iterdir():
         if path.name.split(".")[0] not in live and path.stat().st_mtime < horizon:
             path.unlink(missing_ok=True)
 
 
-@job_handler("audio.verify_playable", every=timedelta(hours=6))
+@job_handler(VERIFY_JOB, every=timedelta(hours=6))
 def verify_playable(ctx: JobContext, payload: dict[str, object]) -> None:
     """A ready asset whose object is missing or wrong becomes a dead letter of its own.
 
     We chose a dead-letter job per asset over a new alert table: operators
     already watch ``GET /admin/jobs/dead``, each entry names the asset, and
     retrying it re-checks once the object is restored.
+
+    Bounded: a run checks at most ``MAINTENANCE_BATCH`` x ``VERIFY_BATCHES_PER_RUN``
+    assets, a batch per short query in id order, and leaves the rest to a
+    follow-up job that starts after the last id it checked (the cursor), so no
+    run loads the table or outlives its lease.
     """
     store: ObjectStore = ctx.store
-    with Session(ctx.engine) as session:
-        ready = session.exec(
-            select(AudioAsset.id, AudioAsset.playable_key, AudioAsset.playable_size).where(
+    after = uuid.UUID(str(payload["after"])) if payload.get("after") else None
+    for _ in range(VERIFY_BATCHES_PER_RUN):
+        with Session(ctx.engine) as session:
+            stmt = select(AudioAsset.id, AudioAsset.playable_key, AudioAsset.playable_size).where(
                 AudioAsset.state == AssetState.ready
             )
-        ).all()
-    for asset_id, key, size in ready:
-        info = store.head(key) if key else None
-        if info is not None and info.size == size:
-            continue
-        log.error("playable object missing or wrong", extra={"asset": str(asset_id), "key": key})
-        with Session(ctx.engine) as session:
-            jobs.enqueue(
-                session,
-                MISSING_JOB,
-                {"asset_id": str(asset_id)},
-                dedupe_key=f"{MISSING_JOB}:{asset_id}",
-                max_attempts=1,
+            if after is not None:
+                stmt = stmt.where(col(AudioAsset.id) > after)
+            batch = session.exec(stmt.order_by(col(AudioAsset.id)).limit(MAINTENANCE_BATCH)).all()
+        for asset_id, key, size in batch:
+            info = store.head(key) if key else None
+            if info is not None and info.size == size:
+                continue
+            log.error(
+                "playable object missing or wrong", extra={"asset": str(asset_id), "key": key}
             )
-            session.commit()
+            with Session(ctx.engine) as session:
+                jobs.enqueue(
+                    session,
+                    MISSING_JOB,
+                    {"asset_id": str(asset_id)},
+                    dedupe_key=f"{MISSING_JOB}:{asset_id}",
+                    max_attempts=1,
+                )
+                session.commit()
+        if len(batch) < MAINTENANCE_BATCH:
+            return
+        after = batch[-1][0]
+    with Session(ctx.engine) as session:
+        jobs.enqueue(
+            session, VERIFY_JOB, {"after": str(after)}, dedupe_key=f"{VERIFY_JOB}:after:{after}"
+        )
+        session.commit()
 
 
 @job_handler(MISSING_JOB)

@@ -51,6 +51,10 @@ class Upload(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The request writing this upload now, in any API process, and until when its claim
+    # holds if it stops renewing it (a killed process); see ``service.claim_writer``.
+    writer: str | None = Field(default=None, max_length=64)
+    writer_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
     @property
     def parts_bytes(self) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from voicebridge import metrics
@@ -17,6 +18,8 @@ from voicebridge.audio.models import AssetState
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.config import Settings
 from voicebridge.errors import DomainError, InvalidInput, problem_response
+from voicebridge.idempotency import middleware as idempotency
+from voicebridge.idempotency.service import Answer
 from voicebridge.openapi import problems
 from voicebridge.uploads import ingest as ingest_mod
 from voicebridge.uploads import service
@@ -130,17 +133,29 @@ async def tus_create(request: Request, principal: CurrentPrincipal, ingest: Inge
     length = _int_header(request, "upload-length")
     metadata = service.decode_metadata(request.headers.get("upload-metadata"))
     has_body = request.headers.get("content-type", "").startswith(OCTET_STREAM)
-    upload = await run_in_threadpool(ingest.create, principal.id, length, metadata)
+    keyed = idempotency.pending(request)
+
+    def _location(upload: Upload) -> str:
+        # Absolute (RFC 9110 allows relative, but `curl -X PATCH "$LOCATION"` and some
+        # tus clients do not resolve one); behind a proxy, uvicorn's proxy headers apply.
+        base = str(request.url.replace(query=None, fragment=None)).rstrip("/")
+        return f"{base}/{upload.id}"
+
+    def _record(session: Session, upload: Upload) -> None:
+        # A keyed creation without a body: its answer commits with the upload, so a
+        # retry after a crash replays this Location instead of making a second upload.
+        if keyed is not None and not has_body:
+            headers = {**_state_headers(upload), "Location": _location(upload)}
+            headers["Tus-Resumable"] = TUS_VERSION
+            keyed.record_now(session, Answer(201, None, headers, b"", False))
+
+    upload = await run_in_threadpool(ingest.create, principal.id, length, metadata, _record)
     if has_body:
         checksum = Checksum.parse(request.headers.get("upload-checksum"))
         upload = await ingest.receive(request.stream(), upload.id, principal.id, 0, checksum)
         _count(upload, 0)
     headers = _state_headers(upload)
-    # Absolute (RFC 9110 allows relative, but `curl -X PATCH "$LOCATION"` and some
-    # tus clients do not resolve one); behind a proxy, uvicorn's proxy headers apply.
-    headers["Location"] = str(request.url.replace(query=None, fragment=None)).rstrip("/") + (
-        f"/{upload.id}"
-    )
+    headers["Location"] = _location(upload)
     return Response(status_code=status.HTTP_201_CREATED, headers=headers)
 
 
@@ -253,6 +268,6 @@ async def tus_delete(
     upload_id: uuid.UUID, request: Request, principal: CurrentPrincipal, ingest: IngestDep
 ) -> Response:
     _require_tus(request)
-    await ingest_mod.wait_idle(upload_id)
+    await ingest.wait_idle(upload_id)
     await run_in_threadpool(ingest.terminate, upload_id, principal.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,12 +12,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from voicebridge import clock
 from voicebridge.accounts.models import User
 from voicebridge.audio.models import AssetState, AudioAsset
+from voicebridge.auth import throttle
 from voicebridge.config import Settings
 from voicebridge.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge
 from voicebridge.inputs import check_text
@@ -98,12 +99,24 @@ def purpose_for(name: str | None) -> UploadPurpose:
     return purpose
 
 
+UPLOADS_SCOPE = "uploads-user"
+
+
 def start_asset(
-    session: Session, user: User, metadata: dict[str, str], content_type: str
+    session: Session,
+    user: User,
+    metadata: dict[str, str],
+    content_type: str,
+    daily_limit: int | None = None,
 ) -> tuple[AudioAsset, UploadPurpose]:
-    """Asks the purpose first, so a refused upload leaves no asset behind."""
+    """Asks the purpose first, so a refused upload leaves no asset behind; counts the
+    upload against the account's daily limit (shared by every API process)."""
     purpose = purpose_for(metadata.get("purpose"))
     purpose.authorize(session, user, metadata)
+    if daily_limit is not None:
+        throttle.hit(
+            session, UPLOADS_SCOPE, str(user.id), daily_limit, timedelta(days=1), "Uploads"
+        )
     asset = AudioAsset(
         owner_id=user.id, purpose=purpose.name, original_content_type=content_type[:100]
     )
@@ -127,7 +140,9 @@ def create(
     if length > settings.uploads.max_bytes:
         raise PayloadTooLarge(f"Uploads are limited to {settings.uploads.max_bytes} bytes")
     content_type = metadata.get("filetype") or DEFAULT_CONTENT_TYPE
-    asset, _ = start_asset(session, user, metadata, content_type)
+    asset, _ = start_asset(
+        session, user, metadata, content_type, settings.limits.uploads_per_user_day
+    )
     key = new_key(ORIGINAL_PREFIX, "bin")
     # A crash between this call and the commit leaves a multipart upload no row
     # knows; storage.sweep_orphans aborts it.
@@ -189,6 +204,57 @@ def reconcile(
         upload.offset = upload.parts_bytes + held + have
         session.add(upload)
         session.flush()
+
+
+class UploadBusy(Conflict):
+    slug = "upload-busy"
+    title = "Another request is writing to this upload"
+
+
+def claim_writer(
+    session: Session, upload_id: uuid.UUID, user_id: uuid.UUID, writer: str, hold: timedelta
+) -> None:
+    """Makes ``writer`` the only request writing this upload, in any API process.
+
+    A conditional update, so of two PATCHes racing in two processes exactly one
+    wins and the other is answered 409. The claim lapses after ``hold`` unless
+    renewed, so a killed process does not lock its upload out for good.
+    """
+    now = clock.now()
+    result = session.exec(
+        update(Upload)
+        .where(
+            col(Upload.id) == upload_id,
+            col(Upload.owner_id) == user_id,
+            or_(
+                col(Upload.writer).is_(None),
+                col(Upload.writer) == writer,
+                col(Upload.writer_until) < now,
+            ),
+        )
+        .values(writer=writer, writer_until=now + hold)
+    )
+    if result.rowcount != 1:
+        get_own(session, upload_id, user_id)  # someone else's or no upload: 404
+        raise UploadBusy("Another request is writing to this upload")
+
+
+def release_writer(session: Session, upload_id: uuid.UUID, writer: str) -> None:
+    session.exec(
+        update(Upload)
+        .where(col(Upload.id) == upload_id, col(Upload.writer) == writer)
+        .values(writer=None, writer_until=None)
+    )
+
+
+def is_being_written(session: Session, upload_id: uuid.UUID) -> bool:
+    upload = session.get(Upload, upload_id)
+    return (
+        upload is not None
+        and upload.writer is not None
+        and upload.writer_until is not None
+        and upload.writer_until > clock.now()
+    )
 
 
 def advance(session: Session, upload: Upload, expected: int, new_offset: int) -> None:
@@ -263,8 +329,28 @@ def fail_asset(session: Session, asset: AudioAsset, slug: str, detail: str) -> N
         session.flush()
 
 
-def discard(session: Session, store: ObjectStore, settings: Settings, upload: Upload) -> None:
-    """Termination and expiry: nothing of the upload remains but a failed asset."""
+def may_complete(session: Session, upload: Upload) -> bool:
+    """Whether the uploader may still post what they started (a link revoked, a child
+    who left, staff who moved on: no). Asked again when the last byte arrives."""
+    user = session.get(User, upload.owner_id)
+    asset = session.get(AudioAsset, upload.asset_id)
+    if user is None or not user.is_active or asset is None:
+        return False
+    purpose = PURPOSES.get(asset.purpose)
+    check = getattr(purpose, "may_complete", None)
+    return True if check is None else bool(check(session, user, asset))
+
+
+def discard(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    upload: Upload,
+    slug: str = "upload-cancelled",
+    detail: str = "The upload was cancelled or expired",
+) -> None:
+    """Termination, expiry, or a poster who lost the right: the parts are deleted and
+    nothing of the upload remains but a failed asset."""
     if upload.completed_at is None:
         store.abort_multipart(upload.object_key, upload.multipart_id)
         spool.remove(spool.spool_file(settings, upload.id))
@@ -273,7 +359,7 @@ def discard(session: Session, store: ObjectStore, settings: Settings, upload: Up
             spool.remove(pending[1])
         asset = session.get(AudioAsset, upload.asset_id)
         if asset is not None:
-            fail_asset(session, asset, "upload-cancelled", "The upload was cancelled or expired")
+            fail_asset(session, asset, slug, detail)
     session.delete(upload)
     session.flush()
 
