@@ -63,8 +63,19 @@ export function Register() {
   const [phone, setPhone] = useState("");
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [sent, setSent] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  async function sendCode() {
+    setError(null);
+    try {
+      await call(api.POST("/api/v1/auth/phone-codes", { body: { phone, purpose: "register" } }));
+      setSent(true);
+    } catch (e) {
+      setError(explain(e));
+    }
+  }
   async function submit(event: Event) {
     event.preventDefault();
     if (password.length < 8) {
@@ -74,7 +85,7 @@ export function Register() {
     setBusy(true);
     setError(null);
     try {
-      await call(api.POST("/api/v1/auth/register", { body: { phone, display_name: name, password } }));
+      await call(api.POST("/api/v1/auth/register", { body: { phone, code, display_name: name, password } }));
       const tokens = await call(api.POST("/api/v1/auth/login", { body: { login: phone, password } }));
       signIn("user", tokens as Tokens);
       navigate("/parent/join", true);
@@ -89,6 +100,14 @@ export function Register() {
       <form onSubmit={submit}>
         <label for="phone">{t("signin.phone")}</label>
         <input id="phone" type="tel" autoComplete="tel" required value={phone} onInput={(e) => setPhone(e.currentTarget.value)} />
+        <p>
+          <button type="button" class="secondary" data-testid="send-code" disabled={!phone} onClick={() => void sendCode()}>
+            {t("register.sendCode")}
+          </button>
+          {sent ? <span class="muted"> {t("register.codeSent")}</span> : null}
+        </p>
+        <label for="sms-code">{t("register.code")}</label>
+        <input id="sms-code" inputMode="numeric" autoComplete="one-time-code" required value={code} onInput={(e) => setCode(e.currentTarget.value)} />
         <label for="name">{t("register.name")}</label>
         <input id="name" autoComplete="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
         <label for="new-password">{t("signin.password")}</label>
