@@ -4,6 +4,7 @@ and ships inside the package, with nothing of the source tree on the path."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -39,6 +40,10 @@ def test_an_installed_wheel_migrates_a_database(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "voicebridge/migrations/env.py" in names
     assert "voicebridge/migrations/script.py.mako" in names
+    if shutil.which("npm") and shutil.which("node"):
+        # Building the wheel built the web app into the package.
+        assert "voicebridge/web_dist/index.html" in names
+        assert any(n.startswith("voicebridge/web_dist/assets/index-") for n in names)
     versions = {n for n in names if n.startswith("voicebridge/migrations/versions/2")}
     assert len(versions) == len(list((ROOT / "migrations" / "versions").glob("2*.py")))
 

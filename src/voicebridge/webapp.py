@@ -14,6 +14,7 @@ listening back to a recording that is still on the phone.
 
 from __future__ import annotations
 
+import gzip
 import mimetypes
 from pathlib import Path
 
@@ -57,12 +58,40 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 class _HashedAssets(StaticFiles):
+    """Hashed files, sent gzipped when the phone accepts it (a metered connection pays per byte)."""
+
     async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
+        accepted = dict(scope["headers"]).get(b"accept-encoding", b"")
+        packed = Path(str(self.directory)) / f"{path}.gz"
+        if b"gzip" in accepted and path.endswith(_PACKED) and packed.is_file():
+            response = await super().get_response(f"{path}.gz", scope)
+            if response.status_code == 200:
+                kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                charset = "; charset=utf-8" if kind.startswith("text/") else ""
+                response.headers["Content-Type"] = kind + charset
+                response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers["Cache-Control"] = IMMUTABLE
+            response.headers["Vary"] = "Accept-Encoding"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+_PACKED = (".js", ".css", ".svg", ".json")
+
+
+def precompress(assets: Path) -> None:
+    """Writes ``name.gz`` beside each text asset once; a read-only install serves them plain."""
+    for file in assets.glob("*"):
+        packed = file.with_name(f"{file.name}.gz")
+        if file.suffix not in _PACKED or packed.exists():
+            continue
+        try:
+            packed.write_bytes(gzip.compress(file.read_bytes(), 9, mtime=0))
+        except OSError:
+            return
 
 
 def built(dist: Path = DIST) -> bool:
@@ -73,6 +102,7 @@ def install(app: FastAPI, dist: Path = DIST) -> None:
     """Serve the app when it was built; without it the API works alone."""
     if not built(dist):
         return
+    precompress(dist / "assets")
     app.mount("/assets", _HashedAssets(directory=dist / "assets", check_dir=False), name="assets")
 
     def shell() -> Response:

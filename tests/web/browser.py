@@ -62,6 +62,22 @@ class Demo:
     children: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (id, pin)
     box_id: str = ""
     process: subprocess.Popen[bytes] | None = None
+    out: Path | None = None
+
+    def sms_code(self, phone: str, timeout: float = 60) -> str:
+        """The code the development SMS backend wrote to the server's log for ``phone``."""
+        assert self.out is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in reversed(self.out.read_text(errors="replace").splitlines()):
+                if "SMS (log backend)" in line and phone in line:
+                    found = re.search(r"\b(\d{6})\b", line.split(phone, 1)[-1]) or re.search(
+                        r"\b(\d{6})\b", line
+                    )
+                    if found:
+                        return found.group(1)
+            time.sleep(0.5)
+        raise AssertionError(f"no SMS code for {phone} in the server log")
 
     def api(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -83,7 +99,7 @@ class Demo:
 def start_demo(data_dir: Path) -> Demo:
     port = free_port()
     out = data_dir.parent / "serve.out"
-    env = {**os.environ, "VOICEBRIDGE_DATA_DIR": str(data_dir), "VOICEBRIDGE_LOG_LEVEL": "warning"}
+    env = {**os.environ, "VOICEBRIDGE_DATA_DIR": str(data_dir), "VOICEBRIDGE_LOG_LEVEL": "info"}
     env.pop("VOICEBRIDGE_DATABASE_URL", None)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "voicebridge"), "serve", "--demo", "--port", str(port)],
@@ -92,7 +108,7 @@ def start_demo(data_dir: Path) -> Demo:
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 420  # a loaded CI machine seeds the demo slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"voicebridge serve exited: {out.read_text()[-3000:]}")
@@ -110,7 +126,9 @@ def start_demo(data_dir: Path) -> Demo:
     box = re.search(r"Story box for Grade 3: (\S+)", text)
     assert token is not None, text
     assert box is not None, text
-    demo = Demo(base=base, device_token=token.group(1), box_id=box.group(1), process=process)
+    demo = Demo(
+        base=base, device_token=token.group(1), box_id=box.group(1), process=process, out=out
+    )
     for name, pin, child_id in re.findall(r"child (\w+) \w+ +Grade \d +PIN (\d+) +id (\S+)", text):
         demo.children[name] = (child_id, pin)
     _always_listening(demo)

@@ -53,6 +53,16 @@ def test_hashed_assets_are_kept_for_a_year(served: TestClient) -> None:
     assert served.get("/assets/missing-X.js").status_code == 404
 
 
+def test_assets_go_gzipped_to_a_browser_that_accepts_it(served: TestClient) -> None:
+    packed = served.get("/assets/index-Abc123.js", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["content-type"].startswith("text/javascript")
+    assert packed.text == "console.log(1)"  # httpx undoes the gzip
+    plain = served.get("/assets/index-Abc123.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text == "console.log(1)"
+
+
 def test_the_service_worker_and_manifest_are_revalidated(served: TestClient) -> None:
     sw = served.get("/sw.js")
     assert sw.headers["cache-control"] == "no-cache"

@@ -7,12 +7,13 @@
 import { t, useLang } from "./lib/i18n";
 import { type Route, Router } from "./lib/router";
 import { NotFound, Spinner } from "./lib/ui";
+import { Welcome } from "./lib/Welcome";
 import { routes as childRoutes } from "./child/routes";
 import { routes as consoleRoutes } from "./console/routes";
 import { routes as parentRoutes } from "./parent/routes";
 
 const routes: Route[] = [
-  { path: "/", load: () => import("./lib/Welcome").then((m) => m.Welcome) },
+  { path: "/", load: async () => Welcome },
   ...parentRoutes,
   ...childRoutes,
   ...consoleRoutes,

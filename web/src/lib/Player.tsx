@@ -38,7 +38,8 @@ export function Player(props: PlayerProps) {
   const [position, setPosition] = useState(props.startMs ?? 0);
   const [playing, setPlaying] = useState(false);
   const [error, setError] = useState(false);
-  const duration = props.durationMs || 1;
+  const [measured, setMeasured] = useState(0);
+  const duration = props.durationMs || measured || 1;
 
   useEffect(() => () => {
     if (url) URL.revokeObjectURL(url);
@@ -134,6 +135,10 @@ export function Player(props: PlayerProps) {
         ref={audio}
         preload="none"
         onPlay={() => setPlaying(true)}
+        onLoadedMetadata={(event) => {
+          const seconds = (event.currentTarget as HTMLAudioElement).duration;
+          if (Number.isFinite(seconds)) setMeasured(seconds * 1000);
+        }}
         onPause={() => {
           setPlaying(false);
           tracker.current.tick(position, false);

@@ -50,8 +50,6 @@ export function usePath(): string {
   return path;
 }
 
-const loaded = new Map<string, Screen>();
-
 export function Router(props: { routes: Route[]; fallback: Screen; loading: ComponentChildren }) {
   const path = usePath();
   let found: { route: Route; params: Params } | null = null;
@@ -62,22 +60,25 @@ export function Router(props: { routes: Route[]; fallback: Screen; loading: Comp
       break;
     }
   }
-  const [, force] = useState(0);
+  // Loaders run on every navigation (the browser caches the modules), so a loader
+  // may pick its screen by state, e.g. sign-in before a signed-in-only screen.
+  const [shown, setShown] = useState<{ path: string; screen: Screen } | null>(null);
   useEffect(() => {
-    if (found && !loaded.has(found.route.path)) {
-      const route = found.route;
-      route.load().then((screen) => {
-        loaded.set(route.path, screen);
-        force((n) => n + 1);
-      });
-    }
-  }, [found?.route.path]);
+    if (!found) return;
+    let current = true;
+    found.route.load().then((screen) => {
+      if (current) setShown({ path, screen });
+    });
+    return () => {
+      current = false;
+    };
+  }, [path]);
   if (!found) {
     const Fallback = props.fallback;
     return <Fallback params={{}} />;
   }
-  const ScreenComponent = loaded.get(found.route.path);
-  if (!ScreenComponent) return <>{props.loading}</>;
+  if (!shown || shown.path !== path) return <>{props.loading}</>;
+  const ScreenComponent = shown.screen;
   return <ScreenComponent key={path} params={found.params} />;
 }
 

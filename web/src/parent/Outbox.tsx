@@ -27,7 +27,10 @@ function describe(item: OutboxItem): string {
 }
 
 export function Outbox(props: { target?: string }) {
-  const items = useOutbox().filter((i) => !props.target || i.target === props.target);
+  // The recording in progress shows in the recorder; after a crash it is "interrupted" here.
+  const items = useOutbox().filter(
+    (i) => i.state !== "recording" && (!props.target || i.target === props.target),
+  );
   if (items.length === 0) return null;
   return (
     <section aria-labelledby="outbox-title">

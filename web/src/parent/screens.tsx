@@ -3,107 +3,11 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Schemas, api, call } from "../lib/api/client";
 import { formatTime, t } from "../lib/i18n";
 import { Link, navigate } from "../lib/router";
-import { type Tokens, signIn, signOut, useSession } from "../lib/session";
+import { signOut, useSession } from "../lib/session";
+import { explain } from "./account";
 import { ErrorNote, Page, Spinner } from "../lib/ui";
 import { Gate } from "./Gate";
 import { Outbox } from "./Outbox";
-
-function explain(error: unknown): string {
-  if (error instanceof ApiError) {
-    if (error.slug === "invalid-credentials" || error.status === 401) return t("error.credentials");
-    if (error.status === 429) return t("error.tooMany");
-    if (error.status === 409) return t("error.conflict");
-    return error.message;
-  }
-  return t("error.network");
-}
-
-function nextPath(): string {
-  const next = new URLSearchParams(location.search).get("next");
-  return next?.startsWith("/parent") ? next : "/parent";
-}
-
-export function SignIn() {
-  const [login, setLogin] = useState("");
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const tokens = await call(api.POST("/api/v1/auth/login", { body: { login, password } }));
-      signIn("user", tokens as Tokens);
-      navigate(nextPath(), true);
-    } catch (e) {
-      setError(explain(e));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <Page title={t("signin.title")} back="/">
-      <form onSubmit={submit}>
-        <label for="login">{t("signin.phone")}</label>
-        <input id="login" name="login" type="tel" autoComplete="username" required value={login} onInput={(e) => setLogin(e.currentTarget.value)} />
-        <label for="password">{t("signin.password")}</label>
-        <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
-        <ErrorNote error={error} />
-        <p>
-          <button type="submit" disabled={busy}>{t("signin.submit")}</button>
-        </p>
-      </form>
-      <p>
-        {t("signin.new")} <Link href="/parent/register">{t("register.title")}</Link>
-      </p>
-    </Page>
-  );
-}
-
-export function Register() {
-  const [phone, setPhone] = useState("");
-  const [name, setName] = useState("");
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: Event) {
-    event.preventDefault();
-    if (password.length < 8) {
-      setError(t("register.short"));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await call(api.POST("/api/v1/auth/register", { body: { phone, display_name: name, password } }));
-      const tokens = await call(api.POST("/api/v1/auth/login", { body: { login: phone, password } }));
-      signIn("user", tokens as Tokens);
-      navigate("/parent/join", true);
-    } catch (e) {
-      setError(e instanceof ApiError && e.status === 409 ? t("register.taken") : explain(e));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <Page title={t("register.title")} back="/parent/signin">
-      <form onSubmit={submit}>
-        <label for="phone">{t("signin.phone")}</label>
-        <input id="phone" type="tel" autoComplete="tel" required value={phone} onInput={(e) => setPhone(e.currentTarget.value)} />
-        <label for="name">{t("register.name")}</label>
-        <input id="name" autoComplete="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        <label for="new-password">{t("signin.password")}</label>
-        <input id="new-password" type="password" autoComplete="new-password" required minLength={8} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
-        <p class="muted">{t("register.hint")}</p>
-        <ErrorNote error={error} />
-        <p>
-          <button type="submit" disabled={busy}>{t("register.submit")}</button>
-        </p>
-      </form>
-    </Page>
-  );
-}
 
 export const NOTICE_VERSION = "2026-09";
 export const RETENTION_DAYS = 365;
