@@ -8,6 +8,8 @@ samples/hello.m4a, decoded to WAV) in a loop, so MediaRecorder records speech.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -70,11 +72,12 @@ class Demo:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in reversed(self.out.read_text(errors="replace").splitlines()):
-                if "SMS (log backend)" in line and phone in line:
-                    found = re.search(r"\b(\d{6})\b", line.split(phone, 1)[-1]) or re.search(
-                        r"\b(\d{6})\b", line
-                    )
-                    if found:
+                if "SMS (log backend)" not in line:
+                    continue
+                with contextlib.suppress(ValueError):
+                    record = json.loads(line)
+                    found = re.search(r"(?<!\d)(\d{6})(?!\d)", record.get("text", ""))
+                    if record.get("to") == phone and found:
                         return found.group(1)
             time.sleep(0.5)
         raise AssertionError(f"no SMS code for {phone} in the server log")
