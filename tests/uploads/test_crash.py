@@ -112,11 +112,6 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
-@pytest.mark.xfail(
-    reason="failed on both stores after merging issues 13a and 13b together (cause not yet "
-    "found, see the closing note); it passed on each branch alone",
-    strict=False,
-)
 def test_sigkill_mid_upload_and_mid_transcode(
     tmp_path: Path,
     pg_url: str,
