@@ -267,19 +267,22 @@ class Ingest:
                     if hasher is not None:
                         hasher.update(chunk)
                     buffer += chunk
-                    await self._keep_claim(upload)
+                    if tail.writing is None:
+                        await self._keep_claim(upload)  # else counting the batch renews it
                     # Batches of one size, however the server chunks the body, so
                     # parts are cut at batch boundaries and not one per huge chunk.
                     while len(buffer) >= BATCH_BYTES:
                         with memoryview(buffer) as view:
                             full = bytes(view[:BATCH_BYTES])
                         del buffer[:BATCH_BYTES]
-                        await tail.write(full, count=hasher is None)
+                        await tail.submit(full, count=hasher is None)
             except ClientDisconnect:
+                await tail.flush()
                 if hasher is not None:
                     # A partial chunk cannot be checked against its checksum: drop it.
                     await run_in_threadpool(tail.rewind, start)
                     return
+            await tail.flush()
             if buffer:
                 await tail.write(buffer, count=hasher is None)
             if checksum is not None and hasher is not None:
@@ -395,6 +398,8 @@ class _Tail:
     sha: Any | None = None
     mark: tuple[Any | None, int] | None = None
     tentative: Any | None = None
+    # The batch being spooled and counted while the request reads the next one.
+    writing: asyncio.Future[None] | None = None
 
     def begin(self) -> None:
         # A spool left by an earlier request was hashed by that request: its part's
@@ -408,6 +413,19 @@ class _Tail:
 
     def spool_at(self) -> int:
         return self.upload.offset - self.upload.parts_bytes - self.held()
+
+    async def submit(self, data: bytes, *, count: bool) -> None:
+        """Spools ``data`` while the caller reads on: one batch is written (fsync, count)
+        while the next arrives, so the client is not held up by the disk or database.
+        Memory: two batches. A batch waits for the one before, so order is kept."""
+        await self.flush()
+        self.writing = asyncio.ensure_future(self.write(data, count=count))
+
+    async def flush(self) -> None:
+        """The batch being written is on disk and counted; raises if it failed."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            await writing
 
     async def write(self, data: bytes | bytearray, *, count: bool) -> None:
         if count:
@@ -508,6 +526,8 @@ class _Tail:
     async def settle(self) -> None:
         """Parts in flight are recorded even when the request ends badly; a part that
         failed keeps its file, so the next request of the upload sends it again."""
+        with contextlib.suppress(Exception):
+            await self.flush()
         while self.inflight:
             await asyncio.wait([p.task for p in self.inflight.values()])
             with contextlib.suppress(Exception):
