@@ -220,7 +220,7 @@ def test_admin_verifies_a_psychologist_and_suspends_a_moderator(demo: Demo, desk
         "/psychologists/me/application",
         volunteer,
         json={
-            "credentials": "心理咨询师二级",
+            "credentials": "国家二级心理咨询师，执业八年",
             "languages": ["cmn"],
             "specialties": ["lonely"],
             "capacity": 2,
