@@ -88,7 +88,7 @@ class StoryChapterPurpose:
                 asset_id=asset.id,
             )
         )
-        service.mark_changed(story)
+        service.mark_changed(session, story)
         session.add(story)
         session.flush()
 
@@ -100,7 +100,7 @@ class StoryChapterPurpose:
             story = session.get(Story, chapter.story_id)
             if story is not None:
                 # New audio on a public story is heard by a moderator before any child.
-                service.mark_changed(story)
+                service.mark_changed(session, story)
                 session.add(story)
                 notify.chapter_ready(session, chapter, story)
             session.flush()

@@ -1254,7 +1254,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve */
+        /**
+         * Approve
+         * @description Approves a submitted story. A first version is then its narrator's to publish; a
+         *     change to a story published before goes straight back onto the shelves that hold it.
+         */
         post: operations["approve_api_v1_moderation_stories__story_id__approve_post"];
         delete?: never;
         options?: never;
