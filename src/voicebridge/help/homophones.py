@@ -30,8 +30,9 @@ from voicebridge.help import textnorm
 
 
 def fold(pinyin: str) -> str:
-    """``zh ch sh`` → ``z c s`` (the southern merger; also typing slips)."""
-    return pinyin.replace("zh", "z").replace("ch", "c").replace("sh", "s")
+    """``zh ch sh`` → ``z c s`` (the southern merger; also typing slips); ``liao`` → ``le``
+    (了 has both readings, and pypinyin picks by context: 一了白了 is yi liao bai le)."""
+    return pinyin.replace("zh", "z").replace("ch", "c").replace("sh", "s").replace("liao", "le")
 
 
 @dataclass(frozen=True)

@@ -357,10 +357,16 @@ class Lexicon:
         unfilled = self._fillers.sub("", f.han)
         if unfilled != f.han:
             han.append((unfilled, ""))  # 我不想嗯活了: speech fillers inside a phrase
+        runs = list(f.pinyin_runs)
+        for run, origin in f.pinyin_runs:
+            # 想去shi: a dialect speaker's s typed as sh, at the end where the key word sits.
+            if "h" in origin and origin.endswith("lll") and re.search("[zcs]h[a-z]$", run):
+                folded = homophones.fold(run[-3:])
+                runs.append((run[:-3] + folded, origin[: len(run) - 3] + "l" * len(folded)))
         return {
             "zh": han,
             "en": [(v, "") for v in self._fix_typos(f.latin)],
-            "py": list(f.pinyin_runs),
+            "py": runs,
             "hz": [(f.han, "")] if textnorm.HAN.search(f.han) else [],
         }
 
