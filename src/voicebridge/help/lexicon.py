@@ -52,6 +52,8 @@ _LEVELS = (Urgency.critical, Urgency.high)
 _SYNTAX = set("()|?*")
 # A high finding in one of these beside a weak one in one of these is critical.
 _GRAVE = frozenset({"suicide", "self_harm"})
+# A question (是不是死了比较好) is not a negation.
+_QUESTION = re.compile(r"(.)不\1$")
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,8 @@ class Lexicon:
         for form, regex in self._exclusions:
             for n, s in enumerate(views[form]):
                 for m in regex.finditer(s):
+                    if form == "hz" and not {m.start(), m.end()} <= sounds[n].bounds:
+                        continue  # 想死弟 is not in 想四掉 (xiangsidiao): whole syllables only
                     blocked.setdefault((form, n), []).append(m.span())
         held: Finding | None = None  # the first high finding (or critical counted as high)
         for rule in self.rules:
@@ -439,14 +443,15 @@ class Lexicon:
     def _negated(self, script: str, s: str, a: int, sound: homophones.SoundForm | None) -> bool:
         """Whether a negation stands right before offset ``a`` (我不会自杀, would never die)."""
         if script == "zh":
-            return self._neg_zh.search(s[max(0, a - 3) : a]) is not None
+            return self._neg_zh.search(_QUESTION.sub("", s[max(0, a - 3) : a])) is not None
         if script == "en":
             return self._neg_en.search(s[max(0, a - 20) : a].rstrip()) is not None
         if script == "hz" and sound is not None:
             idx = [i for i, st in enumerate(sound.starts) if st == a]
             if idx:
                 i = idx[0]
-                return self._neg_zh.search(sound.han[max(0, i - 3) : i]) is not None
+                window = _QUESTION.sub("", sound.han[max(0, i - 3) : i])
+                return self._neg_zh.search(window) is not None
         return False
 
 
