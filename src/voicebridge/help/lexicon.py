@@ -18,7 +18,8 @@ Traditional→Simplified characters. A pattern is a phrase with a little syntax:
 
 Chinese patterns are also matched in pinyin (converted with pypinyin) where the
 child typed pinyin, alone or mixed with characters, and in the pinyin of the
-Chinese text itself, for characters typed or heard wrong (``homophones``).
+Chinese text itself, for characters typed or heard wrong (``homophones``; critical
+phrases only).
 English words of five letters or more also match one-letter typos (``suicde``,
 ``myslef``).
 
@@ -42,14 +43,13 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from pypinyin import lazy_pinyin
-
 from voicebridge.help import homophones, textnorm
 from voicebridge.help.models import URGENCY_RANK, Urgency
+from voicebridge.help.patterns import compile_pattern as _compile
+from voicebridge.help.patterns import expand
 
 CATEGORIES = ("suicide", "self_harm", "sexual_abuse", "physical_abuse", "neglect", "bullying")
 _LEVELS = (Urgency.critical, Urgency.high)
-_SYNTAX = set("()|?*")
 # A high finding in one of these beside a weak one in one of these is critical.
 _GRAVE = frozenset({"suicide", "self_harm"})
 # A question (是不是死了比较好) is not a negation.
@@ -73,97 +73,6 @@ class _Rule:
     regex: re.Pattern[str]
     chars: frozenset[str] = frozenset()
     """The Chinese characters of the pattern (a sound-alike must differ from them)."""
-
-
-def _han_pinyin(segment: str) -> str:
-    return "".join(textnorm.strip_marks(s) for s in lazy_pinyin(segment, v_to_u=True))
-
-
-_MACRO = re.compile(r"\{([A-Z_]+)\}")
-
-
-def expand(pattern: str, macros: dict[str, list[str]]) -> str:
-    """``{NAME}`` → ``(a|b|…)`` from the class NAME; an unknown name is an error in the data."""
-
-    def one(m: re.Match[str]) -> str:
-        if m.group(1) not in macros:
-            raise ValueError(f"unknown class {{{m.group(1)}}} in risk pattern {pattern!r}")
-        return "(" + "|".join(macros[m.group(1)]) + ")"
-
-    return _MACRO.sub(one, pattern)
-
-
-def _compile(
-    pattern: str, script: str, extra_t2s: dict[str, str], slang: dict[str, str] | None = None
-) -> str:
-    """A pattern in the data files' syntax as a regular expression for one form."""
-    pattern = pattern.replace("**", "\x01")
-    if script == "en":
-        pattern = re.sub(r"(^|\s)\x01(\s|$)", "\x01", pattern.strip())
-        pattern = re.sub(r"(^|\s)\*(\s|$)", "\x00", pattern)
-    out: list[str] = []
-    literal: list[str] = []
-
-    def flush() -> None:
-        if not literal:
-            return
-        text = "".join(literal)
-        literal.clear()
-        if script == "zh":
-            text = textnorm.squeeze_repeats(textnorm.fold(text, extra_t2s).replace(" ", ""))
-            out.append(re.escape(text))
-        elif script == "py":
-            text = textnorm.fold(text).replace(" ", "").replace("'", "")
-            out.append(re.escape(text))
-        elif script == "zh>py":
-            text = textnorm.fold(text, extra_t2s).replace(" ", "")
-            out.append(re.escape(_han_pinyin(text)))
-        elif script == "zh>hz":
-            text = textnorm.fold(text, extra_t2s).replace(" ", "")
-            out.append(re.escape(homophones.fold(_han_pinyin(text))))
-        else:
-            words: list[str] = []
-            for w in textnorm.fold(text).replace("'", "").split(" "):
-                w = textnorm.squeeze_repeats(w)
-                # The text's slang is expanded ("dont" → "do not"); so is the pattern's.
-                words.extend((slang or {}).get(w, w).split(" ") if w else [w])
-            out.append(" ?".join(re.escape(w) for w in words))
-
-    for i, ch in enumerate(pattern):
-        if ch == "?" and literal:
-            # "X?" makes the one character before it optional (的? → "de" optional in pinyin).
-            last = literal.pop()
-            flush()
-            literal.append(last)
-            out.append("(?:")
-            flush()
-            out.append(")?")
-            continue
-        if ch in _SYNTAX or ch in "\x00\x01":
-            flush()
-            if ch == "(":
-                out.append("(?:")
-            elif ch in ")|?":
-                out.append(ch)
-            elif ch == "\x00":
-                out.append(" ?(?:[^ |]+ ){0,3}")
-            elif ch == "\x01":
-                out.append(
-                    {"en": " ?(?:[^ |]+ ){0,8}", "zh": "[^|]{0,12}?"}.get(script, "[a-z]{0,40}?")
-                )
-            elif script == "en" and i > 0 and pattern[i - 1].isalnum():
-                out.append("[^ |]*")
-            elif script == "zh":
-                out.append("[^|]{0,4}?")
-            else:
-                out.append("[a-z]{0,16}?")
-        else:
-            literal.append(ch)
-    flush()
-    body = "".join(out)
-    if script == "en":
-        return rf"(?<![^ |])(?:{body})(?![^ |])"
-    return body
 
 
 @lru_cache(maxsize=1)
@@ -413,6 +322,8 @@ class Lexicon:
     ) -> Urgency | None:
         """The urgency ``rule`` gives the text: its own, high (negated, or partly inside a
         benign idiom), or None."""
+        if rule.script == "hz" and rule.urgency is not Urgency.critical:
+            return None  # sound-alikes only for critical phrases: 题我 is not 踢我
         capped = False
         for n, s in enumerate(views[rule.script]):
             if not s:
