@@ -1,5 +1,6 @@
 /** Signing in and registering: the parent's first screens, kept free of the recorder and uploader. */
 import { useState } from "preact/hooks";
+import { SignInForm } from "../lib/SignInForm";
 import { ApiError, api, call } from "../lib/api/client";
 import { t } from "../lib/i18n";
 import { Link, navigate } from "../lib/router";
@@ -22,40 +23,18 @@ function nextPath(): string {
 }
 
 export function SignIn() {
-  const [login, setLogin] = useState("");
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const tokens = await call(api.POST("/api/v1/auth/login", { body: { login, password } }));
-      signIn("user", tokens as Tokens);
-      navigate(nextPath(), true);
-    } catch (e) {
-      setError(explain(e));
-    } finally {
-      setBusy(false);
-    }
-  }
   return (
-    <Page title={t("signin.title")} back="/">
-      <form onSubmit={submit}>
-        <label for="login">{t("signin.phone")}</label>
-        <input id="login" name="login" type="tel" autoComplete="username" required value={login} onInput={(e) => setLogin(e.currentTarget.value)} />
-        <label for="password">{t("signin.password")}</label>
-        <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
-        <ErrorNote error={error} />
-        <p>
-          <button type="submit" disabled={busy}>{t("signin.submit")}</button>
-        </p>
-      </form>
+    <SignInForm
+      title={t("signin.title")}
+      loginLabel={t("signin.phone")}
+      loginType="tel"
+      explain={explain}
+      onSignedIn={() => navigate(nextPath(), true)}
+    >
       <p>
         {t("signin.new")} <Link href="/parent/register">{t("register.title")}</Link>
       </p>
-    </Page>
+    </SignInForm>
   );
 }
 
