@@ -62,6 +62,8 @@ class StorageSettings(_Group):
     versioning: bool = False
     """With `create_bucket`, also turn on bucket versioning, so a deleted object can be
     restored; expire old versions with a lifecycle rule on the store."""
+    max_pool_connections: int = Field(default=48, ge=1)
+    """Open connections to S3 per process; keep it above `uploads.part_senders`."""
 
 
 class AuthSettings(_Group):
@@ -183,6 +185,13 @@ class UploadSettings(_Group):
     """Longest recording accepted."""
     part_bytes: int = 8 * 1024 * 1024
     """S3 multipart part size (at least 5 MiB)."""
+    parts_in_flight: int = Field(default=4, ge=2, le=64)
+    """Parts of one upload sent to the store at once while the next ones arrive. Parts
+    stream from their spool files, so memory stays small; the spool disk holds up to
+    this many parts (plus the one filling) per upload being written."""
+    part_senders: int = Field(default=32, ge=2)
+    """Part uploads one API process runs at once over all its uploads (threads beside
+    the request threadpool; keep `storage.max_pool_connections` at least this high)."""
     expire_hours: int = 24
     """An unfinished upload is discarded after this long."""
     spool_path: Path | None = None

@@ -164,6 +164,12 @@ def story_reviewed(session: Session, story: Story) -> None:
     publish(session, [story.narrator_id], "story.reviewed", story_id=story.id)
 
 
+def storybox_changed(session: Session, box_id: uuid.UUID, children: Iterable[uuid.UUID]) -> None:
+    """What a box puts on a shelf changed (a story added, removed, back from or out for
+    review; the box given to a class): the children who see it sync it again."""
+    publish(session, children, "storybox.changed", box_id=box_id)
+
+
 def upload_finished(session: Session, asset: AudioAsset, *, ok: bool) -> None:
     publish(
         session,

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from voicebridge.storage.base import (
     CHUNK_SIZE,
     SHA256_METADATA_KEY,
+    BadDigest,
     InvalidRange,
     ListedObject,
     MultipartUpload,
@@ -155,10 +156,13 @@ class S3ObjectStore:
             )
         return response["UploadId"]
 
-    def upload_part(self, key: str, upload_id: str, number: int, path: Path, size: int) -> PartInfo:
+    def upload_part(
+        self, key: str, upload_id: str, number: int, path: Path, size: int, md5: str | None = None
+    ) -> PartInfo:
         validate_key(key)
         check_part_size(path, size)
-        md5 = file_md5(path, size)
+        if md5 is None:
+            md5 = file_md5(path, size)
         with path.open("rb") as body, _errors(key):
             response = self.client.upload_part(
                 Bucket=self.bucket,
@@ -351,6 +355,8 @@ def _translate(exc: ClientError, key: str) -> StoreError:
         return ObjectNotFound(key)
     if code in _EXISTS:
         return ObjectExists(key)
+    if code == "BadDigest":
+        return BadDigest(f"{key}: {exc}")
     if code == "InvalidRange":
         return InvalidRange(key)
     if code in _UNAVAILABLE:

@@ -70,7 +70,8 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         src, dst = Path(tmp) / "original", Path(tmp) / "playable.opus"
         store.download_to(asset.original_key, src)
-        original_sha = _sha256(src)
+        # Hashed as it arrived (tus in one process, or a one-request clip): not again.
+        original_sha = asset.original_sha256 or _sha256(src)
         started = time.perf_counter()
         try:
             result = transcode(

@@ -35,6 +35,8 @@ function currentArea(links: string[], path: string): string | undefined {
 function LiveDot() {
   const [status, setStatus] = useState(liveStatus());
   useEffect(() => onLiveStatus(setStatus), []);
+  // A screen without live updates opens no stream: saying "offline" there would alarm for nothing.
+  if (status === "idle") return null;
   return (
     <span class={`live live-${status}`} data-testid="live-status" data-status={status} role="status">
       {t(`console.live.${status}` as "console.live.open")}

@@ -44,7 +44,7 @@ function Held(props: { message: MessagePublic; onDone: () => void }) {
     <li class="card" data-testid="held-message" data-message={props.message.id}>
       <p>{props.message.text}</p>
       <p class="muted">
-        {t("console.held.why")}: {(props.message.held_reasons ?? []).join(", ")} · {formatTime(props.message.created_at)}
+        {t("console.held.why")}: {(props.message.held_reasons ?? []).map(heldReason).join(", ")} · {formatTime(props.message.created_at)}
       </p>
       <div class="row">
         <button type="button" data-testid="approve" onClick={() => void decide(true)}>{t("console.held.approve")}</button>
@@ -53,6 +53,13 @@ function Held(props: { message: MessagePublic; onDone: () => void }) {
       <ErrorNote error={error} />
     </li>
   );
+}
+
+/** What the contact filter found, in words ("phone" -> "a phone number"); an unknown kind as it is. */
+function heldReason(kind: string): string {
+  const key = `console.held.reason.${kind}` as "console.held.reason.phone";
+  const text = t(key);
+  return text === key ? kind : text;
 }
 
 export function Supervisor() {

@@ -1254,7 +1254,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve */
+        /**
+         * Approve
+         * @description Approves a submitted story. A first version is then its narrator's to publish; a
+         *     change to a story published before goes straight back onto the shelves that hold it.
+         */
         post: operations["approve_api_v1_moderation_stories__story_id__approve_post"];
         delete?: never;
         options?: never;
@@ -1870,6 +1874,27 @@ export interface paths {
         patch: operations["update_story_api_v1_stories__story_id__patch"];
         trace?: never;
     };
+    "/api/v1/stories/{story_id}/chapters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Chapters
+         * @description Every chapter of the narrator's story: processing, ready or failed, its release
+         *     time, and (a private story) which of their children heard it.
+         */
+        get: operations["list_chapters_api_v1_stories__story_id__chapters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stories/{story_id}/chapters/{chapter_id}/audio": {
         parameters: {
             query?: never;
@@ -1897,6 +1922,27 @@ export interface paths {
         get?: never;
         /** Record Progress */
         put: operations["record_progress_api_v1_stories__story_id__chapters__chapter_id__progress_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stories/{story_id}/chapters/{chapter_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Schedule Chapter
+         * @description When a private story's chapter reaches the children: a time on the school's clock
+         *     (the child's bedtime), or null for at once. Before it, children do not see it.
+         */
+        put: operations["schedule_chapter_api_v1_stories__story_id__chapters__chapter_id__release_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2499,6 +2545,25 @@ export interface components {
          * @enum {string}
          */
         Category: "lonely" | "family" | "school" | "bullying" | "body_health" | "other";
+        /**
+         * ChapterListener
+         * @description How far one child of the audience has listened to a chapter.
+         */
+        ChapterListener: {
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** Finished */
+            finished: boolean;
+            /** Given Name */
+            given_name: string;
+            /** Heard Ms */
+            heard_ms: number;
+            /** Position Ms */
+            position_ms: number;
+        };
         /** ChapterPublic */
         ChapterPublic: {
             /** Duration Ms */
@@ -2512,6 +2577,45 @@ export interface components {
             number: number;
             /** Peaks */
             peaks: number[];
+            /** Title */
+            title: string;
+        };
+        /** ChapterRelease */
+        ChapterRelease: {
+            /**
+             * Release At Local
+             * @description Local time in the child's school's timezone, no offset; null: at once
+             */
+            release_at_local: string | null;
+        };
+        /**
+         * ChapterState
+         * @enum {string}
+         */
+        ChapterState: "processing" | "ready" | "failed";
+        /** ChapterStatus */
+        ChapterStatus: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Listeners */
+            listeners: components["schemas"]["ChapterListener"][];
+            /** Number */
+            number: number;
+            /** Release At */
+            release_at: string | null;
+            /** Released */
+            released: boolean;
+            state: components["schemas"]["ChapterState"];
             /** Title */
             title: string;
         };
@@ -4190,6 +4294,23 @@ export interface components {
          * @enum {string}
          */
         StaffRole: "admin" | "teacher" | "counsellor";
+        /**
+         * StoryChapters
+         * @description A narrator's view of every chapter, processing ones too, on the school's clock.
+         */
+        StoryChapters: {
+            /** Chapters */
+            chapters: components["schemas"]["ChapterStatus"][];
+            /** Listening Hours */
+            listening_hours: components["schemas"]["ListeningWindow"][];
+            /**
+             * Story Id
+             * Format: uuid
+             */
+            story_id: string;
+            /** Timezone */
+            timezone: string;
+        };
         /** StoryCreate */
         StoryCreate: {
             /**
@@ -4239,6 +4360,11 @@ export interface components {
             available_from: string | null;
             /** Chapters */
             chapters: components["schemas"]["ChapterPublic"][];
+            /**
+             * Child Ids
+             * @description A private story's children; shown to its narrator only
+             */
+            child_ids?: string[];
             /** Description */
             description: string;
             /**
@@ -14762,6 +14888,82 @@ export interface operations {
             };
         };
     };
+    list_chapters_api_v1_stories__story_id__chapters_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                story_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoryChapters"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     play_chapter_api_v1_stories__story_id__chapters__chapter_id__audio_get: {
         parameters: {
             query?: never;
@@ -14862,6 +15064,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["voicebridge__stories__schemas__ProgressPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    schedule_chapter_api_v1_stories__story_id__chapters__chapter_id__release_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                story_id: string;
+                chapter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChapterRelease"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChapterStatus"];
                 };
             };
             /** @description Bad Request */
