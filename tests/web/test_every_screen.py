@@ -99,12 +99,33 @@ def world(demo: Demo) -> Iterator[dict[str, Any]]:
     moderator = demo.token(LOGINS["moderator"])
     admin = demo.token(LOGINS["admin"])
     teacher = demo.token(LOGINS["staff"])
-    chen = demo.token(LOGINS["psychologist"])
     xiaoming, pin = demo.children["Xiaoming"]
     threads = demo.json("GET", "/threads", parent)["items"]
     [thread] = [t for t in threads if t["child_id"] == xiaoming]
     [story] = demo.json("GET", f"/storyboxes/{demo.box_id}", moderator)["stories"]
     [school] = demo.json("GET", "/schools", admin)
+    # The parent's own page of a story is for a story they tell (a bedtime story for Xiaoming).
+    told = demo.json(
+        "POST",
+        "/stories",
+        parent,
+        json={
+            "visibility": "private",
+            "title": "Bedtime in Shenzhen",
+            "child_ids": [xiaoming],
+            "description": "",
+            "language": "zh",
+            "age_min": 3,
+            "age_max": 15,
+        },
+    )
+
+    # The demo's volunteers keep evening hours (Shanghai); this runs at any hour.
+    always = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
+    for login in (LOGINS["psychologist"], LOGINS["supervisor"]):
+        token = demo.token(login)
+        demo.json("PATCH", "/psychologists/me", token, json={"availability": always})
+        demo.json("PUT", "/psychologists/me/duty", token, json={"on_duty": True})
 
     # Jun asks for help on the school tablet; Dr Chen takes the case.
     jun, jun_pin = demo.children["Jun"]
@@ -123,7 +144,22 @@ def world(demo: Demo) -> Iterator[dict[str, Any]]:
         json={"category": "lonely", "not_safe": False, "text": "I miss my mum", "voice": False},
     )
     request_id = asked["request"]["id"]
-    demo.json("POST", f"/help/requests/{request_id}/accept", chen)
+    # The router offers it to one of the two on duty; whoever it reaches takes the case and
+    # is the psychologist who opens the console's psychologist screens.
+    volunteers = {
+        login: demo.token(login) for login in (LOGINS["psychologist"], LOGINS["supervisor"])
+    }
+    deadline = time.monotonic() + 30
+    holder = None
+    while holder is None:
+        for login, token in volunteers.items():
+            with demo.api(token) as api:
+                if api.post(f"/help/requests/{request_id}/accept").status_code == 200:
+                    holder = login
+                    break
+        else:
+            assert time.monotonic() < deadline, f"nobody was offered help request {request_id}"
+            time.sleep(0.3)
 
     # The slip the school page leaves for the print screen.
     fang = demo.children["Fang"][0]
@@ -144,12 +180,17 @@ def world(demo: Demo) -> Iterator[dict[str, Any]]:
             "schoolId": school["id"],
             "requestId": request_id,
         },
+        "told": {"storyId": told["id"]},
         "pin": pin,
+        "logins": {**LOGINS, "psychologist": holder},
         "slip": slip,
     }
     # Leave Dr Chen free for the other journeys sharing this server.
     demo.json(
-        "POST", f"/help/requests/{request_id}/close", chen, json={"outcome_notes": "axe sweep"}
+        "POST",
+        f"/help/requests/{request_id}/close",
+        volunteers[holder],
+        json={"outcome_notes": "axe sweep"},
     )
 
 
@@ -170,12 +211,15 @@ class Sweep:
         self.pending: set[Any] = set()
         self.found: list[dict[str, Any]] = []
         page.on("request", self._start)
-        page.on("requestfinished", self.pending.discard)
-        page.on("requestfailed", self.pending.discard)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
 
     def _start(self, request: Any) -> None:
         if "/api/" in request.url and not request.url.endswith("/api/v1/events"):
             self.pending.add(request)
+
+    def _end(self, request: Any) -> None:
+        self.pending.discard(request)
 
     def settle(self) -> None:
         page = self.page
@@ -233,7 +277,8 @@ def role_context(
     elif role in LOGINS:
         with demo.api() as api:
             answer = api.post(
-                "/auth/login", json={"login": LOGINS[role], "password": "demo-password"}
+                "/auth/login",
+                json={"login": world["logins"][role], "password": "demo-password"},
             )
             assert answer.status_code == 200, answer.text
         # Only the first load: afterwards the app keeps the (rotated) tokens itself.
@@ -259,7 +304,8 @@ def test_every_screen_has_no_serious_accessibility_violation(
         try:
             sweep = Sweep(context.new_page(), f"{role}, {size}, {lang}")
             for number, route in enumerate(routes):
-                path = fill(route, world["params"])
+                params = {**world["params"], **(world["told"] if role == "parent" else {})}
+                path = fill(route, params)
                 if role == "kiosk" and route == "/kiosk/home":
                     for digit in world["pin"]:
                         sweep.page.click(f".pinpad button:text-is('{digit}')")
