@@ -6,8 +6,8 @@ uploads each way, two rounds: long), or ``python bench/upload.py --quick``
 
 The recording is WAV (PCM 16-bit mono 44.1 kHz, about 318 MB an hour): the
 bytes are what is measured, and WAV has the most bytes per minute a phone
-might send. The API runs as its own process (uvicorn, SQLite, S3 store on
-SeaweedFS started as the tests start it, on loopback). Each tus upload is
+might send. The API runs as its own process (one uvicorn worker, SQLite,
+the S3 store on SeaweedFS started as the tests start it, on loopback). Each tus upload is
 one POST and one streaming PATCH of the whole file, as tus-js-client sends
 by default (``--chunk`` splits it into PATCHes of that many MiB). The direct
 upload is boto3's ``upload_file`` with the server's part size, as many
