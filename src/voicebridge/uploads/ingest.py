@@ -18,8 +18,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import os
-import socket
+import itertools
 import threading
 import time
 import uuid
@@ -36,6 +35,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from voicebridge import processes
 from voicebridge.accounts.models import User
 from voicebridge.config import Settings
 from voicebridge.errors import (
@@ -114,8 +114,13 @@ class _RunningDigests:
 DIGESTS = _RunningDigests()
 
 
+_requests = itertools.count(1)
+
+
 def _writer_id() -> str:
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """``host:pid:start:n``: the process (so that a restarted API sees a killed
+    one's claim as dead, ``service.claim_writer``) and the request within it."""
+    return f"{processes.this_process()}:{next(_requests)}"
 
 
 class UnsupportedChecksum(DomainError):

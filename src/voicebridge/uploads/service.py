@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from voicebridge import clock
+from voicebridge import clock, processes
 from voicebridge.accounts.models import User
 from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.auth import throttle
@@ -250,7 +250,9 @@ def claim_writer(
 
     A conditional update, so of two PATCHes racing in two processes exactly one
     wins and the other is answered 409. The claim lapses after ``hold`` unless
-    renewed, so a killed process does not lock its upload out for good.
+    renewed; a claim whose process is gone (an API killed mid-PATCH and
+    restarted on this host) is taken over at once, so the phone's resume is not
+    refused until the hold runs out.
     """
     now = clock.now()
     result = session.exec(
@@ -266,9 +268,28 @@ def claim_writer(
         )
         .values(writer=writer, writer_until=now + hold)
     )
-    if result.rowcount != 1:
-        get_own(session, upload_id, user_id)  # someone else's or no upload: 404
-        raise UploadBusy("Another request is writing to this upload")
+    if result.rowcount == 1:
+        return
+    held = get_own(session, upload_id, user_id).writer  # someone else's or no upload: 404
+    if held is not None and writer_gone(held):
+        # The held writer in the condition: of two retries racing, one takes it.
+        result = session.exec(
+            update(Upload)
+            .where(col(Upload.id) == upload_id, col(Upload.writer) == held)
+            .values(writer=writer, writer_until=now + hold)
+        )
+        if result.rowcount == 1:
+            return
+    raise UploadBusy("Another request is writing to this upload")
+
+
+def writer_gone(writer: str) -> bool:
+    """Whether the process of a writer (``host:pid:start:n``, ``ingest._writer_id``) died.
+
+    A writer named some other way (by an older release) is left to its hold.
+    """
+    parts = writer.rsplit(":", 3)
+    return len(parts) == 4 and processes.gone(":".join(parts[:3]))
 
 
 def release_writer(session: Session, upload_id: uuid.UUID, writer: str) -> None:
@@ -286,6 +307,7 @@ def is_being_written(session: Session, upload_id: uuid.UUID) -> bool:
         and upload.writer is not None
         and upload.writer_until is not None
         and upload.writer_until > clock.now()
+        and not writer_gone(upload.writer)
     )
 
 
