@@ -77,7 +77,12 @@ class Phone:
     offset: int | None = None
     done: bool = False
     error: str | None = None
+    # The network loses the answer to this phone's first creation: it must send the
+    # creation again with its key and be told the same upload.
+    loses_first_answer: bool = False
     creations: int = 0
+    replays: int = 0
+    busy: int = 0
     transport_errors: int = 0
     locations: set[str] = field(default_factory=set)
 
@@ -134,8 +139,12 @@ def _send(phone: Phone, base: str, deadline: float) -> None:
                     )
                     if created.status_code == 201:
                         phone.creations += 1
+                        phone.locations.add(created.headers["Location"])
+                        if created.headers.get("idempotent-replayed") == "true":
+                            phone.replays += 1
+                        if phone.loses_first_answer and phone.creations == 1:
+                            continue
                         phone.url = created.headers["Location"]
-                        phone.locations.add(phone.url)
                         phone.offset = int(created.headers["Upload-Offset"])
                     elif created.status_code in (409, 429, 503):
                         _wait(created)
@@ -165,6 +174,7 @@ def _send(phone: Phone, base: str, deadline: float) -> None:
                     phone.offset = int(sent.headers["Upload-Offset"])
                 elif sent.status_code in (409, 429, 503):
                     # Busy, an offset we got wrong, or shed load: ask again.
+                    phone.busy += sent.status_code == 409 and "upload-busy" in sent.text
                     phone.offset = None
                     _wait(sent)
                 else:
@@ -239,7 +249,7 @@ def test_twenty_uploads_survive_two_api_and_two_worker_kills(
     for n in range(RECORDINGS):
         headers, thread_id = families[n % FAMILIES]
         data = _variant(base_recording, tmp_path / f"message-{n}.m4a", n)
-        phones.append(Phone(n, data, headers, thread_id))
+        phones.append(Phone(n, data, headers, thread_id, loses_first_answer=n % 4 == 1))
     assert len({p.sha256 for p in phones}) == RECORDINGS
 
     port = free_port()
@@ -330,6 +340,8 @@ def test_twenty_uploads_survive_two_api_and_two_worker_kills(
         for phone in phones:
             assert phone.error is None, (phone.n, phone.error)
             assert len(phone.locations) <= 1, phone.locations  # every replay, the same URL
+            if phone.loses_first_answer and phone.creations:
+                assert phone.replays >= 1, phone.n
             if not phone.done:
                 continue
             assert phone.url is not None
@@ -357,7 +369,9 @@ def test_twenty_uploads_survive_two_api_and_two_worker_kills(
     print(  # noqa: T201
         f"\n{RECORDINGS} uploads of {SECONDS}s ({AT_ONCE} at a time): {len(completed)} completed, "
         f"{len(resumable)} resumable, {lost} lost; {'; '.join(faults)}; "
-        f"creations answered {sum(p.creations for p in phones)}, "
+        f"creations answered {sum(p.creations for p in phones)} "
+        f"({sum(p.replays for p in phones)} replayed), "
+        f"PATCHes refused as busy {sum(p.busy for p in phones)}, "
         f"requests that failed in transit {sum(p.transport_errors for p in phones)}; "
         f"uploads done at {uploaded:.0f}s, all done at {elapsed:.0f}s"
     )

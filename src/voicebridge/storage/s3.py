@@ -74,7 +74,14 @@ class S3ObjectStore:
         self.versioning = versioning
         config = Config(
             signature_version="s3v4",
-            s3={"addressing_style": "path" if path_style else "auto"},
+            s3={
+                "addressing_style": "path" if path_style else "auto",
+                # Every body we send carries its own checksum the store verifies
+                # (Content-MD5 on parts, x-amz-checksum-sha256 on objects). Signing
+                # the payload too, which botocore does on http endpoints, would read
+                # and hash each part a second time before sending it.
+                "payload_signing_enabled": False,
+            },
             retries={"max_attempts": 5, "mode": "standard"},
             max_pool_connections=max_pool_connections,
             # boto3 >= 1.36 adds CRC checksums by default, which several
