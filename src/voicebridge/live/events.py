@@ -24,6 +24,7 @@ from voicebridge.help.models import (
     MessageState,
     Offer,
     PsychologistProfile,
+    Referral,
     Verification,
 )
 from voicebridge.live.service import publish
@@ -128,6 +129,21 @@ def escalated(session: Session, escalation: Escalation, request: HelpRequest) ->
         escalation_id=escalation.id,
         request_id=request.id,
         level=escalation.level.value,
+    )
+
+
+def referral_changed(session: Session, referral: Referral, request: HelpRequest) -> None:
+    """Asked for or decided: the supervisors who decide and the case's psychologist."""
+    people = supervisors(session)
+    if request.psychologist_id is not None:
+        people.append(request.psychologist_id)
+    publish(
+        session,
+        people,
+        "help.referral",
+        referral_id=referral.id,
+        request_id=request.id,
+        state=referral.state.value,
     )
 
 
