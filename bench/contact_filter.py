@@ -1,6 +1,8 @@
 """The contact filter measured on its labelled set (``tests/help/data/contact_filter.jsonl``).
 
-Run from the repository root: ``python bench/contact_filter.py [--misses]``.
+Run from the repository root: ``python bench/contact_filter.py [--misses] [--note PREFIX]``.
+``--note PREFIX`` scores only the rows whose note starts with PREFIX (``heldout-1``:
+the first held-out round, written before the code it measures was changed).
 
 Prints one JSON line: recall on messages that carry off-platform contact
 (overall and per kind) and the false-hold rate on ordinary messages, many of
@@ -19,8 +21,17 @@ import _path  # noqa: F401  (puts the repository root on sys.path)
 from tests.help.evaluation import CONTACT_AIMS, CONTACT_SET, contact_aims_met, read, score_contacts
 
 
+def _option(name: str) -> str | None:
+    """The value after ``name`` on the command line, if given."""
+    args = sys.argv[1:]
+    return args[args.index(name) + 1] if name in args[:-1] else None
+
+
 def main() -> None:
     rows = read(CONTACT_SET)
+    note = _option("--note")
+    if note is not None:
+        rows = [r for r in rows if r.get("note", "").startswith(note)]
     start = time.perf_counter()
     score = score_contacts(rows)
     elapsed = time.perf_counter() - start

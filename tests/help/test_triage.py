@@ -216,3 +216,42 @@ def test_contact_filter_issue_misses(text: str, kind: str) -> None:
 )
 def test_numbers_in_ordinary_messages_pass(text: str) -> None:
     assert triage.contact_details(text) == []
+
+
+# --- Generalisation: classes, sound-alikes, mixed scripts, negation ------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Sound-alike slips of the input method or of speech recognition.
+        ("我想自沙", Urgency.critical),
+        ("我想跳搂", Urgency.critical),
+        ("活着没意四", Urgency.critical),
+        # An English word or an emoji inside a Chinese sentence.
+        ("不想live了", Urgency.critical),
+        ("我想🪦了", Urgency.critical),
+        # One class rule instead of a list of phrases: wants + swallow + a poison, far apart.
+        ("我想喝我爷爷打庄稼的那个农药", Urgency.critical),
+        # A negation keeps a critical phrase flagged, at high; a question is not a negation.
+        ("我不会自杀的", Urgency.high),
+        ("我是不是死了比较好", Urgency.critical),
+        ("我不想活了", Urgency.critical),
+    ],
+)
+def test_generalised_findings(text: str, expected: Urgency) -> None:
+    assert triage.scan_risk(DATA, text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们长得很相似",
+        "我想四点走",
+        "周末我们去河边钓鱼了",
+        "同学们把我的衣服扔到水里",
+        "小猫从桌子上跳下去了",
+    ],
+)
+def test_words_that_sound_like_risk_are_not_critical(text: str) -> None:
+    assert triage.scan_risk(DATA, text) is not Urgency.critical

@@ -155,13 +155,28 @@ def _pinyin_word(tok: str) -> str:
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9@$']+|\s+|.", re.S)
 
 
+def emoji_words(text: str, emoji: dict[str, list[str]]) -> str:
+    """Emoji that stand for a word (🪦 die, 🔪 knife) become that word, in Chinese when the
+    text has Chinese (``我想🪦了`` → ``我想死了``) and in English otherwise."""
+    if not emoji or not any(c in emoji for c in text):
+        return text
+    pick = 0 if HAN.search(text) else 1
+    return "".join(f" {emoji[c][pick]} " if c in emoji else c for c in text)
+
+
 def forms(
     text: str,
     *,
     extra_t2s: dict[str, str] | None = None,
     slang: dict[str, str] | None = None,
+    bridge: dict[str, str] | None = None,
+    emoji: dict[str, list[str]] | None = None,
 ) -> Forms:
-    folded = fold(text, extra_t2s)
+    """The forms of ``text``. ``bridge`` gives Chinese for English words that a child mixes
+    into a Chinese sentence (``不想live了``): there the Chinese form reads the word (活)
+    instead of breaking at it; an empty value joins across the word (``to``)."""
+    folded = fold(emoji_words(text, emoji or {}), extra_t2s)
+    has_han = HAN.search(folded) is not None
     han_parts: list[str] = []
     latin_words: list[str] = []
     runs: list[tuple[str, str]] = []
@@ -209,8 +224,11 @@ def forms(
                 run_origin.append("h" * len(s))
         elif tok[0].isalnum() or tok[0] in "@$'":
             pending_latin.append(tok)
+            bridged = (bridge or {}).get(squeeze_repeats(deleet(tok.replace("'", ""))))
             if tok.isdigit():
                 han_parts.append(tok)  # 喝了一瓶84消毒液: numbers do not break a Chinese phrase
+            elif has_han and bridged is not None:
+                han_parts.append(bridged)
             elif han_parts and han_parts[-1] != "|":
                 han_parts.append("|")
             word = _pinyin_word(tok)

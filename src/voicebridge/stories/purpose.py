@@ -94,7 +94,7 @@ class StoryChapterPurpose:
                 release_at=service.parse_release(session, story, metadata.get("release_at_local")),
             )
         )
-        service.mark_changed(story)
+        service.mark_changed(session, story)
         session.add(story)
         session.flush()
 
@@ -106,7 +106,7 @@ class StoryChapterPurpose:
             story = session.get(Story, chapter.story_id)
             if story is not None:
                 # New audio on a public story is heard by a moderator before any child.
-                service.mark_changed(story)
+                service.mark_changed(session, story)
                 session.add(story)
                 notify.chapter_ready(session, chapter, story)
             session.flush()

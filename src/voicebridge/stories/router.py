@@ -267,6 +267,8 @@ def review_queue(principal: CurrentPrincipal, session: SessionDep) -> list[Story
 def approve(
     story: ReviewableStory, principal: CurrentPrincipal, session: SessionDep
 ) -> StoryPublic:
+    """Approves a submitted story. A first version is then its narrator's to publish; a
+    change to a story published before goes straight back onto the shelves that hold it."""
     service.review(session, principal.user, story, True, None)
     return story_public(session, story, principal.user)
 

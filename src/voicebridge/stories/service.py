@@ -181,22 +181,29 @@ def update_story(session: Session, story: Story, changes: dict[str, object]) -> 
         setattr(story, name, value)
     if story.age_min > story.age_max:
         raise InvalidInput("age_min must not be above age_max")
-    mark_changed(story)
+    mark_changed(session, story)
     session.add(story)
     session.flush()
     return story
 
 
-def mark_changed(story: Story) -> None:
+def mark_changed(session: Session, story: Story) -> None:
     """Any change to public content sends it back to review (and out of children's reach)."""
+    from voicebridge.stories import boxes
+
     story.updated_at = clock.now()
     if story.visibility is Visibility.public and story.status in (
         StoryStatus.published,
         StoryStatus.approved,
         StoryStatus.rejected,
     ):
+        was_out = story.status is StoryStatus.published
         story.status = StoryStatus.submitted
         story.rejection_reason = None
+        if was_out:
+            session.add(story)
+            session.flush()
+            boxes.story_withdrawn(session, story)
 
 
 def submit(session: Session, story: Story) -> Story:
@@ -230,6 +237,11 @@ def review(
     story.reviewed_by, story.reviewed_at = moderator.id, clock.now()
     session.add(story)
     session.flush()
+    if approve and story.published_at is not None:
+        # A change to a story its narrator had published: once heard and approved it
+        # goes back onto the shelves that hold it (a first version waits for the
+        # narrator to publish it).
+        publish(session, story)
     live.story_reviewed(session, story)
     audit.record(session, moderator, "approve" if approve else "reject", "story", story.id)
     return story

@@ -650,6 +650,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/help/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Referrals Waiting
+         * @description Supervisors: referrals across every case (by default those waiting for a decision).
+         *
+         *     The agency and the psychologist's reason only; the child's identity is shared by
+         *     the decision route, once approved, and logged there.
+         */
+        get: operations["referrals_waiting_api_v1_help_referrals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/help/requests": {
         parameters: {
             query?: never;
@@ -756,6 +779,29 @@ export interface paths {
         put?: never;
         /** Decline */
         post: operations["decline_api_v1_help_requests__request_id__decline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/help/requests/{request_id}/earlier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Earlier Cases
+         * @description The child's earlier cases with this case's psychologist, for continuity.
+         *
+         *     Only those the reader may read (the psychologist who held them, supervisors); each
+         *     one listed leaves an access-log row, like any list of cases.
+         */
+        get: operations["earlier_cases_api_v1_help_requests__request_id__earlier_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1208,7 +1254,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve */
+        /**
+         * Approve
+         * @description Approves a submitted story. A first version is then its narrator's to publish; a
+         *     change to a story published before goes straight back onto the shelves that hold it.
+         */
         post: operations["approve_api_v1_moderation_stories__story_id__approve_post"];
         delete?: never;
         options?: never;
@@ -2819,6 +2869,37 @@ export interface components {
             /** On Duty */
             on_duty: boolean;
         };
+        /**
+         * EarlierCase
+         * @description An earlier case of the same child with the same psychologist (continuity).
+         *
+         *     The psychologist's own record of it, not the child's words: those stay behind the
+         *     case's own routes, which log each read.
+         */
+        EarlierCase: {
+            category: components["schemas"]["Category"];
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Follow Up On */
+            follow_up_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Outcome Notes */
+            outcome_notes: string | null;
+            peak_urgency: components["schemas"]["Urgency"] | null;
+            /** Safety Plan */
+            safety_plan: string | null;
+            state: components["schemas"]["RequestState"];
+            urgency: components["schemas"]["Urgency"];
+        };
         /** EraseAccount */
         EraseAccount: {
             /**
@@ -3765,6 +3846,42 @@ export interface components {
          * @enum {string}
          */
         ReferralState: "pending" | "approved" | "rejected";
+        /**
+         * ReferralWaiting
+         * @description A referral in the supervisors' list: the case's urgency and who asked.
+         */
+        ReferralWaiting: {
+            /** Agency */
+            agency: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decision Reason */
+            decision_reason: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Identity */
+            identity?: {
+                [key: string]: unknown;
+            } | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            request_state: components["schemas"]["RequestState"];
+            /** Requested By Name */
+            requested_by_name?: string | null;
+            state: components["schemas"]["ReferralState"];
+            urgency: components["schemas"]["Urgency"];
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -7722,6 +7839,73 @@ export interface operations {
             };
         };
     };
+    referrals_waiting_api_v1_help_referrals_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["ReferralState"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralWaiting"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_requests_api_v1_help_requests_get: {
         parameters: {
             query?: never;
@@ -8325,6 +8509,82 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    earlier_cases_api_v1_help_requests__request_id__earlier_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EarlierCase"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
