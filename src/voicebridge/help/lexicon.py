@@ -354,6 +354,8 @@ class Lexicon:
     def _negated(self, script: str, s: str, a: int, sound: homophones.SoundForm | None) -> bool:
         """Whether a negation stands right before offset ``a`` (我不会自杀, would never die)."""
         if script == "zh":
+            if a >= 2 and s[a - 1] == "不" and s[a - 2] == s[a]:
+                return False  # 想不想死: a question, the phrase starts at the second 想
             return self._neg_zh.search(_QUESTION.sub("", s[max(0, a - 3) : a])) is not None
         if script == "en":
             return self._neg_en.search(s[max(0, a - 20) : a].rstrip()) is not None
