@@ -99,13 +99,14 @@ def api(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Importing the app takes a while on a shared, busy machine.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.1)
         yield proc, base

@@ -107,6 +107,7 @@ def create_app(
                 JobContext(app.state.engine, settings, app.state.store, new_worker_id()),
                 lease=timedelta(seconds=settings.jobs.lease_seconds),
                 kinds=request_kinds() if settings.environment is Environment.production else None,
+                parallel=settings.jobs.transcode_slots,
             )
             thread = threading.Thread(
                 target=worker.run_forever,

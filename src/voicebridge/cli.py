@@ -215,6 +215,7 @@ def worker(
         ctx,
         lease=timedelta(seconds=settings.jobs.lease_seconds),
         kinds=kinds.split(",") if kinds else None,
+        parallel=settings.jobs.transcode_slots,
     )
     probe = None
     if settings.jobs.metrics_port is not None:

@@ -5,6 +5,7 @@ Nested groups use a double underscore: ``VOICEBRIDGE_STORAGE__BUCKET=voices``.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,8 @@ class StorageSettings(_Group):
     versioning: bool = False
     """With `create_bucket`, also turn on bucket versioning, so a deleted object can be
     restored; expire old versions with a lifecycle rule on the store."""
+    max_pool_connections: int = Field(default=48, ge=1)
+    """Open connections to S3 per process; keep it above `uploads.part_senders`."""
 
 
 class AuthSettings(_Group):
@@ -183,6 +186,13 @@ class UploadSettings(_Group):
     """Longest recording accepted."""
     part_bytes: int = 8 * 1024 * 1024
     """S3 multipart part size (at least 5 MiB)."""
+    parts_in_flight: int = Field(default=4, ge=2, le=64)
+    """Parts of one upload sent to the store at once while the next ones arrive. Parts
+    stream from their spool files, so memory stays small; the spool disk holds up to
+    this many parts (plus the one filling) per upload being written."""
+    part_senders: int = Field(default=32, ge=2)
+    """Part uploads one API process runs at once over all its uploads (threads beside
+    the request threadpool; keep `storage.max_pool_connections` at least this high)."""
     expire_hours: int = 24
     """An unfinished upload is discarded after this long."""
     spool_path: Path | None = None
@@ -216,12 +226,24 @@ class JobSettings(_Group):
     """A claimed job returns to the queue if its worker is silent this long."""
     max_attempts: int = 8
     """Tries before a job becomes a dead letter."""
+    transcode_processes: int | None = Field(default=None, ge=1)
+    """Recordings one worker process transcodes at once, each in a child process of its
+    own (a crashed child fails only its own job, which is retried). Empty: one per core
+    this process may use. Each child takes one core and about 100 MB; lower it where the
+    worker shares its machine with API processes."""
     keep_done_days: int = 7
     """Finished jobs are deleted after this many days (dead letters are kept)."""
     metrics_port: int | None = None
     """Port of a worker's `/metrics` and `/healthz` (none when empty)."""
     metrics_host: str = "127.0.0.1"
     """Address a worker's metrics endpoint binds; `0.0.0.0` in a container."""
+
+    @property
+    def transcode_slots(self) -> int:
+        """``transcode_processes``, or the cores this process may run on."""
+        if self.transcode_processes is not None:
+            return self.transcode_processes
+        return max(1, len(os.sched_getaffinity(0)))
 
 
 class DatabaseSettings(_Group):

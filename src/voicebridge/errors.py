@@ -129,10 +129,11 @@ def infrastructure_problem(exc: BaseException) -> DomainError | None:
     """
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from voicebridge.storage.base import StoreError, StoreUnavailable
+    from voicebridge.storage.base import BadDigest, StoreError, StoreUnavailable
 
     retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    if type(exc) in (StoreError, StoreUnavailable):
+    # BadDigest: a part's bytes arrived changed; its part file stays, so a retry resends it.
+    if type(exc) in (StoreError, StoreUnavailable, BadDigest):
         return ServiceUnavailable(
             "The recording store cannot be reached; try again shortly", headers=retry
         )

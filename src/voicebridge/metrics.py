@@ -103,6 +103,17 @@ TRANSCODE_WALL_SECONDS = Counter(
     "Wall-clock seconds spent transcoding",
     registry=REGISTRY,
 )
+TRANSCODE_PROCESSES = Gauge(
+    "voicebridge_transcode_processes",
+    "Transcode child processes running now (at most jobs.transcode_processes per worker)",
+    multiprocess_mode="livesum",
+    registry=REGISTRY,
+)
+TRANSCODE_CRASHES = Counter(
+    "voicebridge_transcode_crashes",
+    "Transcode child processes that died before answering (the job is retried)",
+    registry=REGISTRY,
+)
 JOBS_FINISHED = Counter(
     "voicebridge_jobs_finished",
     "Job runs by outcome: done, retry (failed, will run again) or dead (a dead letter)",

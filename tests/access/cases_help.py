@@ -396,3 +396,52 @@ register(
         setup=_supervisor_w,
     )
 )
+
+
+def _earlier_case_with_w(w: World) -> None:
+    """child_a asked before; w.psychologist held and closed it, and holds the new one."""
+    earlier, _ = assigned_case(w.factory, w.child_a, w.psychologist, text="又想家了")
+    service.close_case(
+        w.session,
+        earlier,
+        outcome_notes="talked about home",
+        risk_assessment={"thoughts": False, "plan": False, "means": False, "timeframe": ""},
+        safety_plan="calls home on Sundays",
+        follow_up_on=None,
+    )
+    _case_with_w(w)
+    w.extras["earlier"] = earlier
+
+
+def _lists_earlier(w: World, role: str, response: Any) -> None:
+    assert [c["id"] for c in response.json()] == [str(w.extras["earlier"].id)]
+    assert "又想家了" not in response.text, "the child's words stay behind the case's routes"
+
+
+def _lists_referral(w: World, role: str, response: Any) -> None:
+    assert [r["id"] for r in response.json()] == [str(w.extras["referral"].id)]
+    assert w.child_a.given_name not in response.text, "identity only once approved"
+
+
+register(
+    Case(
+        "GET",
+        "/api/v1/help/referrals",
+        _url("/api/v1/help/referrals"),
+        {"psychologist"},
+        setup=_referral,
+        check=_lists_referral,
+        note="w.psychologist is a supervisor here; everyone else is refused",
+    )
+)
+register(
+    Case(
+        "GET",
+        R + "/earlier",
+        _url(U + "/earlier"),
+        {"psychologist"},
+        setup=_earlier_case_with_w,
+        expect={**hidden("psychologist"), "child": 403},
+        check=_lists_earlier,
+    )
+)

@@ -164,6 +164,24 @@ case(
 )
 case(
     "GET",
+    f"{S}/{{story_id}}/chapters",
+    lambda w: Req(url=f"{S}/{_x(w, 'private').id}/chapters"),
+    {"own_guardian"},
+    # The child hears the story but is not its narrator.
+    expect={"child": 403},
+)
+case(
+    "PUT",
+    f"{S}/{{story_id}}/chapters/{{chapter_id}}/release",
+    lambda w: Req(
+        url=f"{S}/{_x(w, 'private').id}/chapters/{_x(w, 'private_chapter').id}/release",
+        json={"release_at_local": "2030-06-01T20:30:00"},
+    ),
+    {"own_guardian"},
+    expect={"child": 403},
+)
+case(
+    "GET",
     f"{S}/{{story_id}}/figures",
     lambda w: Req(url=f"{S}/{_x(w, 'public').id}/figures"),
     {"psychologist", "moderator", "admin"},

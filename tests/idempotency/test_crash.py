@@ -136,6 +136,8 @@ def test_tus_client_whose_creation_answer_was_lost_resumes_the_same_upload(
                 "Upload-Length": str(size),
                 "Upload-Metadata": metadata_header(**meta),
             },
+            # A first request can take seconds on a shared, busy machine (httpx waits 5 s).
+            timeout=60,
         )
         assert lost.status_code == 201
         phone = tus_client.TusClient(f"{base}/api/v1/uploads", headers=parent_h)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from voicebridge.storage import (
+    BadDigest,
     InvalidRange,
     ObjectExists,
     ObjectNotFound,
@@ -241,6 +242,24 @@ def test_multipart_refuses_small_middle_part(store: ObjectStore, tmp_path: Path)
         store.complete_multipart(key, upload_id, parts)
 
     assert store.head(key) is None
+
+
+def test_upload_part_with_the_md5_the_caller_hashed(store: ObjectStore, tmp_path: Path) -> None:
+    """The spool hashes a part as it writes it, so the part is read once, to send it;
+    the store still checks those bytes against that MD5 and refuses a mismatch."""
+    part = tmp_path / "part"
+    write_random(part, 1000)
+    md5 = hashlib.md5(part.read_bytes(), usedforsecurity=False).hexdigest()
+    key = new_key("audio", "ogg")
+    upload_id = store.create_multipart(key, "audio/ogg")
+
+    with pytest.raises(BadDigest):
+        store.upload_part(key, upload_id, 1, part, 1000, md5="0" * 32)
+    sent = store.upload_part(key, upload_id, 1, part, 1000, md5=md5)
+    info = store.complete_multipart(key, upload_id, [sent])
+
+    assert info.size == 1000
+    assert read_all(store, key) == part.read_bytes()
 
 
 def test_upload_part_checks_the_stated_size(store: ObjectStore, tmp_path: Path) -> None:

@@ -24,8 +24,10 @@ from tests.audio.make import make_recording
 from tests.uploads.conftest import PART, TUS, metadata_header, upload_settings
 from tests.uploads.live import free_port, guardian_headers
 from tests.uploads.test_crash import _env, _kill, _spawn, pg_engine, pg_url  # noqa: F401
+from voicebridge import processes
 from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.storage.base import ObjectStore
+from voicebridge.uploads import service
 from voicebridge.uploads.models import Upload
 
 OCTET = {"Content-Type": "application/offset+octet-stream"}
@@ -141,3 +143,14 @@ def test_second_process_gets_409_and_the_upload_stays_whole(
     original = tmp_path / "original"
     store.download_to(asset.original_key, original)
     assert original.read_bytes() == data
+
+
+def test_a_writer_whose_process_died_is_known_dead_and_others_are_left_to_the_hold() -> None:
+    me = processes.this_process()
+    host = me.rsplit(":", 2)[0]
+    assert not service.writer_gone(f"{me}:3")
+    # This host, a pid that does not exist: the API that held it was killed.
+    assert service.writer_gone(f"{host}:999999999:12345:1")
+    # Another host cannot be checked from here; nor can a writer named by an older release.
+    assert not service.writer_gone("api-elsewhere:4242:777:1")
+    assert not service.writer_gone(f"{host}:4242:0123456789ab")

@@ -65,6 +65,30 @@ class Demo:
     box_id: str = ""
     process: subprocess.Popen[bytes] | None = None
     out: Path | None = None
+    data_dir: Path | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it: open streams end with `stream.end`."""
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired as late:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("voicebridge serve did not stop within 30 s of SIGTERM") from late
+
+    def start(self) -> None:
+        """The same server again: same port, same data directory (database, objects, keys)."""
+        assert self.process is not None
+        assert self.process.poll() is not None, "stop() first"
+        assert self.data_dir is not None
+        assert self.out is not None
+        self.process = _launch(self.data_dir, self.port, self.out)
 
     def sms_code(self, phone: str, timeout: float = 60) -> str:
         """The code the development SMS backend wrote to the server's log for ``phone``."""
@@ -99,14 +123,13 @@ class Demo:
             return answer.json() if answer.content else None
 
 
-def start_demo(data_dir: Path) -> Demo:
-    port = free_port()
-    out = data_dir.parent / "serve.out"
+def _launch(data_dir: Path, port: int, out: Path) -> subprocess.Popen[bytes]:
+    """`voicebridge serve --demo` on ``port`` over ``data_dir``, ready when this returns."""
     env = {**os.environ, "VOICEBRIDGE_DATA_DIR": str(data_dir), "VOICEBRIDGE_LOG_LEVEL": "info"}
     env.pop("VOICEBRIDGE_DATABASE_URL", None)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "voicebridge"), "serve", "--demo", "--port", str(port)],
-        stdout=out.open("wb"),
+        stdout=out.open("ab"),  # a restart appends: the SMS codes and demo lines stay readable
         stderr=subprocess.STDOUT,
         env=env,
     )
@@ -117,20 +140,30 @@ def start_demo(data_dir: Path) -> Demo:
             raise RuntimeError(f"voicebridge serve exited: {out.read_text()[-3000:]}")
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
+                return process
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    else:
-        process.terminate()
-        raise RuntimeError("voicebridge serve did not become ready")
+    process.terminate()
+    raise RuntimeError("voicebridge serve did not become ready")
+
+
+def start_demo(data_dir: Path) -> Demo:
+    port = free_port()
+    out = data_dir.parent / "serve.out"
+    process = _launch(data_dir, port, out)
     text = out.read_text()
     token = re.search(r"X-Device-Token\): (\S+)", text)
     box = re.search(r"Story box for Grade 3: (\S+)", text)
     assert token is not None, text
     assert box is not None, text
     demo = Demo(
-        base=base, device_token=token.group(1), box_id=box.group(1), process=process, out=out
+        base=f"http://127.0.0.1:{port}",
+        device_token=token.group(1),
+        box_id=box.group(1),
+        process=process,
+        out=out,
+        data_dir=data_dir,
     )
     for name, pin, child_id in re.findall(r"child (\w+) \w+ +Grade \d +PIN (\d+) +id (\S+)", text):
         demo.children[name] = (child_id, pin)

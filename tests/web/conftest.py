@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,4 +112,8 @@ def a11y() -> Any:
 
 
 def shot_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    """Where journeys leave a picture of what they saw, if that folder exists (create it to
+    look). Never docs/screenshots: the README's pictures are made by
+    web/scripts/screenshots.py in both languages, and a test run must not rewrite them."""
+    default = Path(tempfile.gettempdir()) / "voicebridge-journey-shots"
+    return Path(os.environ.get("VOICEBRIDGE_JOURNEY_SHOTS", default))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import Demo
+from tests.web.browser import Demo, new_phone
 from tests.web.conftest import _context, shot_dir
 from tests.web.conftest import axe_check as a11y
 from tests.web.test_journeys import kiosk_sign_in
@@ -155,7 +155,9 @@ def test_supervisor_rejects_a_reply_with_a_phone_number_and_the_child_never_sees
     assert "13912345678" not in kiosk.content()
 
 
-def test_staff_import_a_roster_fix_three_rows_and_print_a_slip(demo: Demo, desk: Any) -> None:
+def test_staff_import_a_roster_fix_three_rows_and_print_a_slip(
+    demo: Demo, desk: Any, phone: Any
+) -> None:
     page = desk.new_page()
     console_sign_in(page, "teacher@demo.voicebridge", "/console/school")
     page.wait_for_selector("#roster-text")
@@ -195,6 +197,39 @@ def test_staff_import_a_roster_fix_three_rows_and_print_a_slip(demo: Demo, desk:
     pdf = page.pdf(format="A5")
     assert pdf.startswith(b"%PDF")
     page.emulate_media(media="screen")
+
+    # A guardian, on their phone, redeems the code as printed on the slip.
+    guardian = phone.new_page()
+    guardian_redeems(guardian, demo, code.strip())
+    child_id = guardian.url.split("/parent/child/")[1].split("?")[0]
+    [child] = [c for c in enrolled(demo) if c["id"] == child_id]
+    assert child["given_name"] in page.text_content("[data-testid=slip]")
+
+
+def guardian_redeems(page: Any, demo: Demo, code: str) -> None:
+    """Registers with a verified phone (the SMS code from the server's log), types the code."""
+    page.goto("/parent/register")
+    number = new_phone()
+    page.fill("#phone", number)
+    page.click("[data-testid=send-code]")
+    page.fill("#sms-code", demo.sms_code(number))
+    page.fill("#name", "Slip Dad")
+    page.fill("#new-password", "a-long-password")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/parent/join")
+    page.fill("#code", code)
+    page.check("input[type=checkbox]")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/parent/child/**")
+    page.wait_for_selector("[data-testid=record-long]")
+    a11y(page, "guardian joined from a slip")
+
+
+def enrolled(demo: Demo) -> list[dict[str, Any]]:
+    teacher = demo.token("teacher@demo.voicebridge")
+    [school] = demo.json("GET", "/schools", teacher)
+    page = demo.json("GET", f"/schools/{school['id']}/children", teacher, params={"limit": 200})
+    return list(page["items"])
 
 
 def test_admin_sees_the_impact_dashboard(demo: Demo, desk: Any) -> None:

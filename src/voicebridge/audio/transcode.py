@@ -4,11 +4,20 @@ One decode yields everything the message needs: the playable file, its true
 duration, the waveform and the loudness, with memory bounded by a few small
 buffers however long the recording is.
 
-Measured on a 2-core worker: PyAV 18 holds the GIL inside decode, encode and
-the filter graph, so a decode thread (``threaded=True``) made a 10-minute
-transcode 15% *slower* (5.7 s against 4.9 s) from lock hand-offs; it stays
-available for a PyAV that releases the GIL. The speed comes instead from
-doing Python work per 200 ms block and from the encoder settings below.
+The work is C (the decoder, the filter graph that resamples, downmixes and
+measures EBU R128 loudness and cuts 200 ms blocks, libopus); Python touches
+each decoded packet once and each 200 ms block once, with numpy over the
+whole block. Measured on a 10-minute phone recording it takes the CPU time
+the ffmpeg command line takes for the same work (5.2-5.6 s against 5.6 s).
+Several recordings at once are the worker's business (``pool.py``: one
+process per recording).
+
+Tried and dropped: the encode stage (gain, waveform, libopus) in a forked
+process fed 200 ms blocks through a pipe, so that one recording keeps two
+cores busy. It cost 5-20% more CPU (copies and wake-ups per block) and on a
+loaded 2-core machine finished no sooner; threads would not help either,
+as the Python between the C calls holds the GIL (a decode thread made a
+10-minute transcode 15% slower).
 
 The output is written to a hidden sibling file and renamed into place only
 after every check passed, so a failure never leaves a ``dst`` behind.
@@ -16,13 +25,10 @@ after every check passed, so a failure never leaves a ``dst`` behind.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import queue
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +38,7 @@ import av.filter
 import numpy as np
 
 from voicebridge.audio.errors import AudioTooLong, CorruptAudio, EmptyAudio
-from voicebridge.audio.levels import Leveller, Peaks
+from voicebridge.audio.levels import Leveller, Peaks, Samples
 from voicebridge.audio.probe import ProbeResult, describe, open_input
 
 RATE = 48000
@@ -54,8 +60,9 @@ MIN_SKIPPED_TOLERATED = 20
 # compares the quality.
 COMPRESSION_LEVEL = 5
 APPLICATION = "audio"
-QUEUE_FRAMES = 64
-THREADED = False
+# The resampler holds back a few dozen samples; a block is pulled once this many
+# more than a block have gone in, so most decoded frames need no pull at all.
+PULL_SLACK = 256
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,15 @@ class AudioResult:
     channels: Literal[1] = 1
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """What the encode stage learnt: the waveform and the loudness."""
+
+    peaks: list[float]
+    loudness_lufs: float | None
+    gain_db: float
+
+
 def transcode(
     src: Path,
     dst: Path,
@@ -83,7 +99,6 @@ def transcode(
     max_duration_s: float | None = None,
     compression_level: int = COMPRESSION_LEVEL,
     application: str = APPLICATION,
-    threaded: bool = THREADED,
 ) -> AudioResult:
     """Transcode ``src`` to mono 48 kHz Ogg/Opus at ``dst``; raise an ``InvalidAudio``.
 
@@ -100,8 +115,17 @@ def transcode(
             limit_ms = None if max_duration_s is None else int(max_duration_s * 1000)
             if limit_ms is not None and source.duration_ms and source.duration_ms > limit_ms * 1.02:
                 raise AudioTooLong(f"The recording is longer than {max_duration_s:g} s")
-            run = _Run(container, source, part, bitrate, peaks, target_lufs, limit_ms)
-            run.execute(compression_level, application, threaded)
+            expected = None if source.duration_ms is None else source.duration_ms * 48
+            settings = _EncodeSettings(
+                part, bitrate, peaks, expected, target_lufs, compression_level, application
+            )
+            encoder = _Encoder(settings)
+            run = _Run(container, limit_ms)
+            try:
+                run.execute(encoder)
+                encoded = encoder.finish()
+            finally:
+                encoder.close()
         _verify(run, source)
         size, digest = _digest(part)
         os.replace(part, dst)
@@ -110,9 +134,9 @@ def transcode(
         raise
     return AudioResult(
         duration_ms=run.duration_ms,
-        peaks=run.peaks.result(),
-        loudness_lufs=run.leveller.loudness,
-        gain_db=round(run.leveller.gain_db, 2),
+        peaks=encoded.peaks,
+        loudness_lufs=encoded.loudness_lufs,
+        gain_db=round(encoded.gain_db, 2),
         size_bytes=size,
         sha256=digest,
         skipped_packets=run.skipped,
@@ -147,36 +171,41 @@ def _digest(path: Path) -> tuple[int, str]:
 
 @dataclass
 class _Run:
+    """The levels stage: demux, decode and the filter graph, counting what it saw."""
+
     container: Any
-    source: ProbeResult
-    part: Path
-    bitrate: int
-    peak_count: int
-    target_lufs: float
     limit_ms: int | None
     packets: int = 0
     skipped: int = 0
     samples: int = 0
-    peaks: Peaks = field(init=False)
-    leveller: Leveller = field(init=False)
-
-    def __post_init__(self) -> None:
-        expected = None if self.source.duration_ms is None else self.source.duration_ms * 48
-        self.peaks = Peaks(self.peak_count, expected)
-        self.leveller = Leveller(self.target_lufs, RATE)
 
     @property
     def duration_ms(self) -> int:
         return self.samples * 1000 // RATE
 
-    def execute(self, compression_level: int, application: str, threaded: bool) -> None:
-        frames = self._frames()
-        with av.open(str(self.part), "w", format="ogg") as out:
-            if not threaded:
-                self._encode(frames, out, compression_level, application)
+    def execute(self, encoder: _Encoder) -> None:
+        graph: _Graph | None = None
+        for item in self._frames():
+            if graph is None:
+                graph = _Graph(item)
+            elif not graph.accepts(item):
+                self.skipped += 1
+                continue
+            for block in graph.push(item):
+                self._count(block[0])
+                encoder.push(*block)
+        if graph is None:
+            if self.skipped:
                 return
-            with _Prefetch(frames, QUEUE_FRAMES) as prefetched:
-                self._encode(prefetched, out, compression_level, application)
+            raise EmptyAudio("The recording contains no sound")
+        for block in graph.push(None):
+            self._count(block[0])
+            encoder.push(*block)
+
+    def _count(self, samples: Samples) -> None:
+        self.samples += len(samples)
+        if self.limit_ms is not None and self.duration_ms > self.limit_ms:
+            raise AudioTooLong(f"The recording is longer than {self.limit_ms / 1000:g} s")
 
     def _frames(self) -> Iterator[Any]:
         """Demux and decode, skipping packets the codec rejects."""
@@ -202,41 +231,57 @@ class _Run:
                 if demux_errors > MIN_SKIPPED_TOLERATED:
                     return
 
-    def _encode(
-        self, frames: Iterator[Any], out: Any, compression_level: int, application: str
-    ) -> None:
-        stream = out.add_stream(
+
+@dataclass(frozen=True)
+class _EncodeSettings:
+    part: Path
+    bitrate: int
+    peak_count: int
+    expected_samples: int | None
+    target_lufs: float
+    compression_level: int
+    application: str
+
+
+class _Encoder:
+    """The encode stage: gain, waveform, libopus, Ogg."""
+
+    def __init__(self, settings: _EncodeSettings) -> None:
+        self.peaks = Peaks(settings.peak_count, settings.expected_samples)
+        self.leveller = Leveller(settings.target_lufs, RATE)
+        self.samples = 0
+        self.closed = False
+        self.out: Any = av.open(str(settings.part), "w", format="ogg")
+        self.stream: Any = self.out.add_stream(
             "libopus",
             rate=RATE,
             options={
-                "application": application,
-                "compression_level": str(compression_level),
+                "application": settings.application,
+                "compression_level": str(settings.compression_level),
                 "vbr": "constrained",
             },
         )
-        ctx = stream.codec_context
+        ctx = self.stream.codec_context
         ctx.layout = "mono"
         ctx.format = "flt"
-        ctx.bit_rate = self.bitrate
-        graph: _Graph | None = None
-        for item in frames:
-            if graph is None:
-                graph = _Graph(item)
-            elif not graph.accepts(item):
-                self.skipped += 1
-                continue
-            for samples, short_term, integrated in graph.push(item):
-                self._emit(self.leveller.push(samples, short_term, integrated), out, stream)
-        if graph is None:
-            if self.skipped:
-                return
-            raise EmptyAudio("The recording contains no sound")
-        for samples, short_term, integrated in graph.push(None):
-            self._emit(self.leveller.push(samples, short_term, integrated), out, stream)
-        self._emit(self.leveller.drain(), out, stream)
-        out.mux(stream.encode(None))
+        ctx.bit_rate = settings.bitrate
 
-    def _emit(self, chunks: list[Any], out: Any, stream: Any) -> None:
+    def push(self, samples: Samples, short_term: float, integrated: float) -> None:
+        self._emit(self.leveller.push(samples, short_term, integrated))
+
+    def finish(self) -> _Encoded:
+        self._emit(self.leveller.drain())
+        if self.samples:
+            self.out.mux(self.stream.encode(None))
+        self.close()
+        return _Encoded(self.peaks.result(), self.leveller.loudness, self.leveller.gain_db)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.out.close()
+
+    def _emit(self, chunks: list[Samples]) -> None:
         for samples in chunks:
             self.peaks.add(samples)
             frame = av.AudioFrame.from_ndarray(
@@ -246,53 +291,7 @@ class _Run:
             frame.pts = self.samples
             frame.time_base = TIME_BASE
             self.samples += frame.samples
-            if self.limit_ms is not None and self.duration_ms > self.limit_ms:
-                raise AudioTooLong(f"The recording is longer than {self.limit_ms / 1000:g} s")
-            out.mux(stream.encode(frame))
-
-
-class _Prefetch:
-    """Run an iterator in a thread, a bounded number of items ahead.
-
-    Stops the producer when the consumer leaves early (an error, a length
-    limit), so no thread outlives the transcode.
-    """
-
-    def __init__(self, source: Iterator[Any], size: int) -> None:
-        self.source = source
-        self.items: queue.Queue[Any] = queue.Queue(maxsize=size)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._produce, daemon=True)
-
-    def __enter__(self) -> Iterator[Any]:
-        self.thread.start()
-        return self._consume()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        while self.thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self.items.get(timeout=0.05)
-        self.thread.join()
-
-    def _produce(self) -> None:
-        try:
-            for item in self.source:
-                if self.stop.is_set():
-                    return
-                self.items.put(item)
-            self.items.put(_END)
-        except BaseException as exc:  # re-raised in the consuming thread
-            self.items.put(exc)
-
-    def _consume(self) -> Iterator[Any]:
-        while (item := self.items.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-
-_END = object()
+            self.out.mux(self.stream.encode(frame))
 
 
 class _Graph:
@@ -300,6 +299,8 @@ class _Graph:
 
     ``ebur128`` reports its running short-term and integrated loudness as frame
     metadata, which the ``Leveller`` reads; ``asetnsamples`` cuts fixed blocks.
+    Frames are pushed and blocks pulled on the graph's own buffer source and
+    sink, and a pull is tried only once a block's worth of samples went in.
     """
 
     def __init__(self, first: Any) -> None:
@@ -307,15 +308,16 @@ class _Graph:
         self.rate = first.sample_rate
         self.layout = first.layout.name
         self.pts = 0
-        self.time_base = Fraction(1, self.rate)
+        self.pulled = 0
         self.graph = av.filter.Graph()
         chain = [
             self.graph.add_abuffer(
                 format=self.format,
                 sample_rate=self.rate,
                 layout=self.layout,
-                time_base=self.time_base,
+                time_base=Fraction(1, self.rate),
             ),
+            self.graph.add("aresample", f"{RATE}"),
             self.graph.add("aformat", f"sample_fmts=dbl:sample_rates={RATE}:channel_layouts=mono"),
             self.graph.add("ebur128", "metadata=1"),
             self.graph.add("asetnsamples", f"n={BLOCK}:p=0"),
@@ -324,6 +326,7 @@ class _Graph:
         for a, b in zip(chain, chain[1:], strict=False):
             a.link_to(b)
         self.graph.configure()
+        self.source, self.sink = chain[0], chain[-1]
 
     def accepts(self, frame: Any) -> bool:
         return bool(
@@ -332,18 +335,23 @@ class _Graph:
             and frame.layout.name == self.layout
         )
 
-    def push(self, frame: Any) -> list[tuple[Any, float, float]]:
+    def push(self, frame: Any) -> list[tuple[Samples, float, float]]:
         if frame is not None:
+            # The source's time base is 1/rate: a frame's pts is the samples before it.
             frame.pts = self.pts
-            frame.time_base = self.time_base
             self.pts += frame.samples
-        self.graph.push(frame)
-        out: list[tuple[Any, float, float]] = []
+            self.source.push(frame)
+            if self.pts * RATE // self.rate - self.pulled < BLOCK + PULL_SLACK:
+                return []
+        else:
+            self.source.push(None)
+        out: list[tuple[Samples, float, float]] = []
         while True:
             try:
-                result: Any = self.graph.pull()
+                result: Any = self.sink.pull()
             except (av.error.BlockingIOError, av.error.EOFError):
                 return out
+            self.pulled += result.samples
             meta = result.metadata
             out.append(
                 (

@@ -23,6 +23,7 @@ from voicebridge.help.models import (
     Verification,
 )
 from voicebridge.help.service import log_access
+from voicebridge.live import events as live
 from voicebridge.privacy import audit
 from voicebridge.schools.models import Child, School
 
@@ -35,6 +36,7 @@ def request_referral(
     referral = Referral(request_id=request.id, requested_by=user.id, agency=agency, reason=reason)
     session.add(referral)
     session.flush()
+    live.referral_changed(session, referral, request)
     return referral
 
 
@@ -59,6 +61,7 @@ def decide_referral(
     referral.decision_reason = reason
     session.add(referral)
     session.flush()
+    live.referral_changed(session, referral, request)
     audit.record(
         session,
         supervisor,
@@ -91,6 +94,24 @@ def decide_referral(
         "region": school.region if school else None,
     }
     return referral, identity
+
+
+def referrals_waiting(
+    session: Session, state: ReferralState | None
+) -> list[tuple[Referral, HelpRequest, str | None]]:
+    """Referrals across every case for supervisors, oldest first: each asks to share a
+    child's identity outside, so none should wait behind newer ones. With the request
+    (for its urgency) and who asked."""
+    stmt = (
+        select(Referral, HelpRequest, User.display_name)
+        .join(HelpRequest, col(HelpRequest.id) == col(Referral.request_id))
+        .join(User, col(User.id) == col(Referral.requested_by))
+    )
+    if state is not None:
+        stmt = stmt.where(Referral.state == state)
+    return [
+        (r, h, n) for r, h, n in session.exec(stmt.order_by(col(Referral.created_at)).limit(200))
+    ]
 
 
 def referrals_of(session: Session, request_id: uuid.UUID) -> list[Referral]:

@@ -165,3 +165,24 @@ def access_log(
     rows = list(session.exec(stmt.limit(limit + 1)).all())
     page, more = rows[:limit], len(rows) > limit
     return page, (encode_cursor(page[-1].at, page[-1].id) if more and page else None)
+
+
+def earlier_cases(session: Session, request: HelpRequest) -> list[HelpRequest]:
+    """The child's earlier requests held by this case's psychologist, newest first: what
+    was said and agreed before, so the child need not tell it all again. Empty while
+    nobody holds the case; the caller filters by what the reader may read."""
+    if request.psychologist_id is None:
+        return []
+    return list(
+        session.exec(
+            select(HelpRequest)
+            .where(
+                HelpRequest.child_id == request.child_id,
+                HelpRequest.psychologist_id == request.psychologist_id,
+                HelpRequest.id != request.id,
+                col(HelpRequest.created_at) < request.created_at,
+            )
+            .order_by(col(HelpRequest.created_at).desc())
+            .limit(50)
+        ).all()
+    )

@@ -36,6 +36,7 @@ from voicebridge.help.models import (
     HelpMessage,
     HelpRequest,
     PsychologistProfile,
+    ReferralState,
     RequestState,
     Urgency,
     Verification,
@@ -47,6 +48,7 @@ from voicebridge.help.schemas import (
     Application,
     CaseClose,
     Duty,
+    EarlierCase,
     EscalationPublic,
     Language,
     MessageCreate,
@@ -59,6 +61,7 @@ from voicebridge.help.schemas import (
     ReferralCreate,
     ReferralDecision,
     ReferralPublic,
+    ReferralWaiting,
     RequestCreate,
     RequestCreated,
     RequestPublic,
@@ -447,6 +450,44 @@ def decide_referral(
     out = ReferralPublic.model_validate(referral)
     out.identity = identity
     return out
+
+
+@router.get("/help/referrals")
+def referrals_waiting(
+    _: SupervisorPrincipal,
+    session: SessionDep,
+    state: ReferralState | None = Query(ReferralState.pending),
+) -> list[ReferralWaiting]:
+    """Supervisors: referrals across every case (by default those waiting for a decision).
+
+    The agency and the psychologist's reason only; the child's identity is shared by
+    the decision route, once approved, and logged there."""
+    return [
+        ReferralWaiting(
+            **ReferralPublic.model_validate(r).model_dump(exclude={"identity"}),
+            urgency=h.urgency,
+            request_state=h.state,
+            requested_by_name=name,
+        )
+        for r, h, name in oversight.referrals_waiting(session, state)
+    ]
+
+
+@router.get("/help/requests/{request_id}/earlier")
+def earlier_cases(
+    request: ManagedCase, principal: CurrentPrincipal, session: SessionDep
+) -> list[EarlierCase]:
+    """The child's earlier cases with this case's psychologist, for continuity.
+
+    Only those the reader may read (the psychologist who held them, supervisors); each
+    one listed leaves an access-log row, like any list of cases."""
+    rows = [
+        r
+        for r in reads.earlier_cases(session, request)
+        if policy.can_read_case(session, principal.user, r)
+    ]
+    service.log_reads(session, rows, principal.id, "read_earlier_cases")
+    return [EarlierCase.model_validate(r) for r in rows]
 
 
 @router.get("/help/review/messages")

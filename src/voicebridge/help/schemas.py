@@ -239,6 +239,34 @@ class ReferralPublic(BaseModel):
     identity: dict[str, Any] | None = None
 
 
+class ReferralWaiting(ReferralPublic):
+    """A referral in the supervisors' list: the case's urgency and who asked."""
+
+    urgency: Urgency
+    request_state: RequestState
+    requested_by_name: str | None = None
+
+
+class EarlierCase(BaseModel):
+    """An earlier case of the same child with the same psychologist (continuity).
+
+    The psychologist's own record of it, not the child's words: those stay behind the
+    case's own routes, which log each read."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    category: Category
+    urgency: Urgency
+    peak_urgency: Urgency | None
+    state: RequestState
+    created_at: datetime
+    closed_at: datetime | None
+    outcome_notes: str | None
+    safety_plan: str | None
+    follow_up_on: date | None
+
+
 class EscalationPublic(BaseModel):
     id: uuid.UUID
     request_id: uuid.UUID

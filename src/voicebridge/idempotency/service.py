@@ -18,21 +18,17 @@ our side (5xx) releases its key so that the retry can run.
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from voicebridge import clock
+from voicebridge import clock, processes
 from voicebridge.idempotency.models import IdempotencyRecord
 
 KEEP_FOR = timedelta(hours=24)
@@ -69,46 +65,9 @@ class ClaimResult:
     taken_over: bool = False
 
 
-def _start_ticks(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), which a reused pid lacks."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses; fields resume after the last ")".
-    fields = stat.rsplit(")", 1)[1].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-@lru_cache(maxsize=1)
-def _host() -> str:
-    return socket.gethostname()[:100]
-
-
-def holder_id() -> str:
-    """This process, as recorded on the claims it holds."""
-    pid = os.getpid()
-    return f"{_host()}:{pid}:{_start_ticks(pid) or '?'}"
-
-
-def holder_gone(holder: str | None) -> bool:
-    """True when the holder ran on this host and that process no longer exists.
-
-    A holder on another host cannot be checked from here; the lease covers it.
-    """
-    if not holder:
-        return True
-    try:
-        host, pid_text, ticks = holder.rsplit(":", 2)
-        pid = int(pid_text)
-    except ValueError:
-        return True
-    if host != _host() or ticks == "?":
-        return False
-    if pid == os.getpid():
-        # Our own process: the claim is live unless it predates our start.
-        return ticks != _start_ticks(pid)
-    return _start_ticks(pid) != ticks
+# This process, as recorded on the claims it holds; see ``voicebridge.processes``.
+holder_id = processes.this_process
+holder_gone = processes.gone
 
 
 def claim(

@@ -28,10 +28,19 @@ Handler = Callable[[JobContext, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 # kind -> interval: jobs that re-enqueue themselves after each run.
 PERIODIC: dict[str, timedelta] = {}
+# Kinds a worker may run several of at once, beside its main loop (transcodes): their
+# handlers spend their time in child processes, so the loop's other jobs need not wait.
+PARALLEL: set[str] = set()
 
 
-def job_handler(kind: str, *, every: timedelta | None = None) -> Callable[[Handler], Handler]:
-    """Registers ``fn`` for ``kind``. Handlers must be safe to run twice (idempotent)."""
+def job_handler(
+    kind: str, *, every: timedelta | None = None, parallel: bool = False
+) -> Callable[[Handler], Handler]:
+    """Registers ``fn`` for ``kind``. Handlers must be safe to run twice (idempotent).
+
+    ``parallel`` handlers must also be safe to run beside one another and beside
+    any other job, in threads of one process.
+    """
 
     def register(fn: Handler) -> Handler:
         if kind in HANDLERS and HANDLERS[kind] is not fn:
@@ -39,6 +48,8 @@ def job_handler(kind: str, *, every: timedelta | None = None) -> Callable[[Handl
         HANDLERS[kind] = fn
         if every is not None:
             PERIODIC[kind] = every
+        if parallel:
+            PARALLEL.add(kind)
         return fn
 
     return register

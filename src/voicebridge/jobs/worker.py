@@ -17,9 +17,10 @@ from sqlmodel import Session
 
 from voicebridge import clock, metrics
 from voicebridge.jobs import service
-from voicebridge.jobs.models import JobState
+from voicebridge.jobs.models import Job, JobState
 from voicebridge.jobs.registry import (
     HANDLERS,
+    PARALLEL,
     PERIODIC,
     JobContext,
     PermanentJobError,
@@ -60,32 +61,85 @@ def ensure_periodic(engine: Engine, kinds: Iterable[str] | None = None) -> None:
 
 
 class Worker:
+    """Claims jobs one at a time in its loop; with ``run_forever``, ``PARALLEL`` kinds
+    (transcodes) are handed to up to ``parallel`` threads of their own, so that several
+    recordings are transcoded at once (each in a child process, see ``audio/pool.py``)
+    and a long transcode does not hold up the notifications and timers behind it."""
+
     def __init__(
-        self, ctx: JobContext, *, lease: timedelta, kinds: list[str] | None = None
+        self,
+        ctx: JobContext,
+        *,
+        lease: timedelta,
+        kinds: list[str] | None = None,
+        parallel: int = 1,
     ) -> None:
         self.ctx = ctx
         self.lease = lease
         self.kinds = kinds
+        self.parallel = parallel
         # When the loop last came round; a liveness probe compares it with the lease.
         self.heartbeat = time.monotonic()
+        self._slots = threading.BoundedSemaphore(parallel)
+        self._threads: set[threading.Thread] = set()
+        self._threads_lock = threading.Lock()
+        # Off in run_once/run_until_idle (tests, the demo): everything runs inline, in order.
+        self._background = False
 
     @property
     def engine(self) -> Engine:
         return self.ctx.engine
 
     def run_once(self) -> bool:
-        """Runs at most one job; False when nothing was due."""
+        """Claims at most one job and runs it (or starts it in a slot); False when nothing
+        was due."""
         kinds = self.kinds or sorted(HANDLERS)
-        job = service.claim(self.engine, self.ctx.worker_id, self.lease, kinds)
+        slot = self._background and self._slots.acquire(blocking=False)
+        if self._background and not slot:
+            # Every slot is busy: leave parallel jobs to another worker or a later turn.
+            kinds = [kind for kind in kinds if kind not in PARALLEL]
+        try:
+            job = None
+            if kinds:
+                job = service.claim(self.engine, self.ctx.worker_id, self.lease, kinds)
+        except BaseException:
+            if slot:
+                self._slots.release()
+            raise
+        if slot and (job is None or job.kind not in PARALLEL):
+            self._slots.release()
+            slot = False
         if job is None:
             return False
+        if slot:
+            thread = threading.Thread(
+                target=self._run_in_slot, args=(job,), name=f"voicebridge-{job.kind}", daemon=True
+            )
+            with self._threads_lock:
+                self._threads.add(thread)
+            thread.start()
+            return True
+        self._run(job)
+        return True
+
+    def _run_in_slot(self, job: Job) -> None:
+        try:
+            self._run(job)
+        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+            log.exception("worker slot error", extra={"job": str(job.id), "kind": job.kind})
+        finally:
+            with self._threads_lock:
+                self._threads.discard(threading.current_thread())
+            self._slots.release()
+
+    def _run(self, job: Job) -> None:
         handler = HANDLERS[job.kind]
         started = time.perf_counter()
         try:
             handler(self.ctx, dict(job.payload))
         except Reschedule as later:
             service.reschedule(self.engine, job, self.ctx.worker_id, later.run_at)
-            return True
+            return
         except PermanentJobError as exc:
             log.warning("job failed permanently", extra={"job": str(job.id), "kind": job.kind})
             state = service.fail(self.engine, job, self.ctx.worker_id, str(exc), permanent=True)
@@ -112,7 +166,6 @@ class Worker:
                     run_at=clock.now() + PERIODIC[job.kind],
                 )
                 session.commit()
-        return True
 
     def run_until_idle(self, max_jobs: int = 10_000) -> int:
         done = 0
@@ -120,15 +173,29 @@ class Worker:
             done += 1
         return done
 
+    def busy_slots(self) -> int:
+        """Parallel jobs running now."""
+        with self._threads_lock:
+            return len(self._threads)
+
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         metrics.start_job_counters(self.kinds or HANDLERS)
         ensure_periodic(self.engine, self.kinds)
-        while not stop.is_set():
-            self.heartbeat = time.monotonic()
-            try:
-                busy = self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
-                log.exception("worker loop error")
-                busy = False
-            if not busy:
-                stop.wait(poll_seconds)
+        self._background = True
+        try:
+            while not stop.is_set():
+                self.heartbeat = time.monotonic()
+                try:
+                    busy = self.run_once()
+                except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                    log.exception("worker loop error")
+                    busy = False
+                if not busy:
+                    stop.wait(poll_seconds)
+        finally:
+            # The jobs in hand are finished first, as a stopping worker promises.
+            with self._threads_lock:
+                running = list(self._threads)
+            for thread in running:
+                thread.join()
+            self._background = False

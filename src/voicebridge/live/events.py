@@ -24,6 +24,7 @@ from voicebridge.help.models import (
     MessageState,
     Offer,
     PsychologistProfile,
+    Referral,
     Verification,
 )
 from voicebridge.live.service import publish
@@ -131,6 +132,21 @@ def escalated(session: Session, escalation: Escalation, request: HelpRequest) ->
     )
 
 
+def referral_changed(session: Session, referral: Referral, request: HelpRequest) -> None:
+    """Asked for or decided: the supervisors who decide and the case's psychologist."""
+    people = supervisors(session)
+    if request.psychologist_id is not None:
+        people.append(request.psychologist_id)
+    publish(
+        session,
+        people,
+        "help.referral",
+        referral_id=referral.id,
+        request_id=request.id,
+        state=referral.state.value,
+    )
+
+
 def case_changed(session: Session, request: HelpRequest) -> None:
     """Assigned, urgency moved, closed: the case's adults and the supervisors' queue."""
     people = supervisors(session)
@@ -146,6 +162,12 @@ def moderation_changed(session: Session, **ids: uuid.UUID | str) -> None:
 def story_reviewed(session: Session, story: Story) -> None:
     publish(session, moderators(session), "moderation.queue", story_id=story.id)
     publish(session, [story.narrator_id], "story.reviewed", story_id=story.id)
+
+
+def storybox_changed(session: Session, box_id: uuid.UUID, children: Iterable[uuid.UUID]) -> None:
+    """What a box puts on a shelf changed (a story added, removed, back from or out for
+    review; the box given to a class): the children who see it sync it again."""
+    publish(session, children, "storybox.changed", box_id=box_id)
 
 
 def upload_finished(session: Session, asset: AudioAsset, *, ok: bool) -> None:

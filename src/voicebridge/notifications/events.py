@@ -12,15 +12,17 @@ guardian whatever it is asked).
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from voicebridge import clock
 from voicebridge.accounts.models import Role, User
 from voicebridge.families.models import GuardianLink, Invitation
 from voicebridge.help.models import Escalation, HelpAlert, HelpRequest, Offer, Urgency
 from voicebridge.messages.models import Message, Thread, ThreadKind
 from voicebridge.notifications import outbox
-from voicebridge.notifications.models import Channel
+from voicebridge.notifications.models import Channel, Notification
 from voicebridge.schools.models import Child, School, StaffMembership
 from voicebridge.stories.models import Chapter, Story, StoryAudience, Visibility
 
@@ -108,9 +110,28 @@ def chapter_ready(session: Session, chapter: Chapter, story: Story) -> None:
             child_id,
             "story.chapter",
             {"story_id": str(story.id), "chapter_id": str(chapter.id), "story_title": story.title},
-            visible_at=story.available_from,
+            visible_at=_chapter_visible_at(chapter, story),
             event_key=f"chapter:{chapter.id}:{child_id}",
         )
+
+
+def _chapter_visible_at(chapter: Chapter, story: Story) -> datetime | None:
+    times = [t for t in (story.available_from, chapter.release_at) if t is not None]
+    return max(times) if times else None
+
+
+def chapter_rescheduled(session: Session, chapter: Chapter, story: Story) -> None:
+    """A guardian moved a chapter's release: news not yet shown moves with it (news a
+    child already saw stays; the chapter itself waits for its new time either way)."""
+    now = clock.now()
+    stmt = select(Notification).where(
+        col(Notification.event_key).startswith(f"chapter:{chapter.id}:")
+    )
+    for notification in session.exec(stmt):
+        if notification.visible_at > now:
+            notification.visible_at = max(_chapter_visible_at(chapter, story) or now, now)
+            session.add(notification)
+    session.flush()
 
 
 def invitation_redeemed(

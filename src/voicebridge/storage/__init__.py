@@ -5,6 +5,7 @@ the package does not import boto3; use ``factory.make_store`` to get a store.
 """
 
 from voicebridge.storage.base import (
+    BadDigest,
     InvalidRange,
     MultipartUpload,
     ObjectExists,
@@ -20,6 +21,7 @@ from voicebridge.storage.base import (
 )
 
 __all__ = [
+    "BadDigest",
     "InvalidRange",
     "MultipartUpload",
     "ObjectExists",

@@ -48,6 +48,10 @@ class ObjectExists(StoreError):
     """Objects are write-once, so a second write to a key is refused, not merged."""
 
 
+class BadDigest(StoreError):
+    """The bytes that reached the store are not the bytes the caller hashed."""
+
+
 class InvalidRange(StoreError):
     """The requested byte range starts past the end of the object (HTTP 416)."""
 
@@ -94,8 +98,11 @@ class ObjectStore(Protocol):
     ) -> str: ...
 
     def upload_part(
-        self, key: str, upload_id: str, number: int, path: Path, size: int
-    ) -> PartInfo: ...
+        self, key: str, upload_id: str, number: int, path: Path, size: int, md5: str | None = None
+    ) -> PartInfo:
+        """``md5`` is the part's MD5 (hex) if the caller hashed the bytes as it wrote
+        them, so the file is read once, to send it; the store still checks it."""
+        ...
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]: ...
 

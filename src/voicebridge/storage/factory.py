@@ -24,4 +24,5 @@ def make_store(settings: StorageSettings) -> ObjectStore:
         create_bucket=settings.create_bucket,
         versioning=settings.versioning,
         public_endpoint_url=settings.public_endpoint_url,
+        max_pool_connections=settings.max_pool_connections,
     )

@@ -26,6 +26,7 @@ from voicebridge import clock
 from voicebridge.storage.base import (
     MIN_PART_SIZE,
     SHA256_METADATA_KEY,
+    BadDigest,
     InvalidRange,
     ListedObject,
     MultipartUpload,
@@ -110,19 +111,25 @@ class LocalObjectStore:
         _write_json_atomic(directory / "upload.json", meta, self._tmp)
         return upload_id
 
-    def upload_part(self, key: str, upload_id: str, number: int, path: Path, size: int) -> PartInfo:
+    def upload_part(
+        self, key: str, upload_id: str, number: int, path: Path, size: int, md5: str | None = None
+    ) -> PartInfo:
         if not 1 <= number <= 10_000:
             raise ValueError("part number must be between 1 and 10000")
         directory = self._upload_dir(key, upload_id)
         check_part_size(path, size)
-        md5 = hashlib.md5(usedforsecurity=False)
+        digest = hashlib.md5(usedforsecurity=False)
         with path.open("rb") as src, self._temp_file() as (tmp_path, out):
             for chunk in iter_file(src, size):
-                md5.update(chunk)
+                digest.update(chunk)
                 out.write(chunk)
+            # As S3 does with Content-MD5: a part whose bytes differ from what the
+            # caller hashed is refused, and the part number keeps its old bytes.
+            if md5 is not None and digest.hexdigest() != md5:
+                raise BadDigest(f"{key}: part {number} does not match its MD5")
             _sync(out)
             os.replace(tmp_path, directory / _PART_NAME.format(number))
-        return PartInfo(number=number, etag=md5.hexdigest(), size=size)
+        return PartInfo(number=number, etag=digest.hexdigest(), size=size)
 
     def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
         directory = self._upload_dir(key, upload_id)

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from voicebridge.storage.base import (
     CHUNK_SIZE,
     SHA256_METADATA_KEY,
+    BadDigest,
     InvalidRange,
     ListedObject,
     MultipartUpload,
@@ -73,7 +74,14 @@ class S3ObjectStore:
         self.versioning = versioning
         config = Config(
             signature_version="s3v4",
-            s3={"addressing_style": "path" if path_style else "auto"},
+            s3={
+                "addressing_style": "path" if path_style else "auto",
+                # Every body we send carries its own checksum the store verifies
+                # (Content-MD5 on parts, x-amz-checksum-sha256 on objects). Signing
+                # the payload too, which botocore does on http endpoints, would read
+                # and hash each part a second time before sending it.
+                "payload_signing_enabled": False,
+            },
             retries={"max_attempts": 5, "mode": "standard"},
             max_pool_connections=max_pool_connections,
             # boto3 >= 1.36 adds CRC checksums by default, which several
@@ -155,10 +163,13 @@ class S3ObjectStore:
             )
         return response["UploadId"]
 
-    def upload_part(self, key: str, upload_id: str, number: int, path: Path, size: int) -> PartInfo:
+    def upload_part(
+        self, key: str, upload_id: str, number: int, path: Path, size: int, md5: str | None = None
+    ) -> PartInfo:
         validate_key(key)
         check_part_size(path, size)
-        md5 = file_md5(path, size)
+        if md5 is None:
+            md5 = file_md5(path, size)
         with path.open("rb") as body, _errors(key):
             response = self.client.upload_part(
                 Bucket=self.bucket,
@@ -351,6 +362,8 @@ def _translate(exc: ClientError, key: str) -> StoreError:
         return ObjectNotFound(key)
     if code in _EXISTS:
         return ObjectExists(key)
+    if code == "BadDigest":
+        return BadDigest(f"{key}: {exc}")
     if code == "InvalidRange":
         return InvalidRange(key)
     if code in _UNAVAILABLE:

@@ -18,6 +18,7 @@ from voicebridge.audio.listening import covered, merge_intervals
 from voicebridge.audio.models import AudioAsset
 from voicebridge.auth import policy
 from voicebridge.errors import Conflict, InvalidInput, NotFound
+from voicebridge.live import events as live
 from voicebridge.schools.models import Child, SchoolClass
 from voicebridge.stories import service
 from voicebridge.stories.models import (
@@ -60,6 +61,25 @@ def _record(session: Session, box: StoryBox, story_id: uuid.UUID, action: BoxCha
         )
     )
     session.flush()
+    _tell_shelves(session, box.id)
+
+
+def _tell_shelves(session: Session, box_id: uuid.UUID) -> None:
+    """The children whose class or school has the box hear that its shelf changed."""
+    assigned = select(StoryBoxAssignment.school_id, StoryBoxAssignment.class_id).where(
+        StoryBoxAssignment.box_id == box_id
+    )
+    places = list(session.exec(assigned))
+    if not places:
+        return
+    where = [
+        col(Child.school_id) == school_id
+        if class_id is None
+        else and_(col(Child.school_id) == school_id, col(Child.class_id) == class_id)
+        for school_id, class_id in places
+    ]
+    children = select(Child.id).where(col(Child.left_at).is_(None), or_(*where))
+    live.storybox_changed(session, box_id, list(session.exec(children)))
 
 
 def add_story(session: Session, box: StoryBox, story: Story) -> StoryBoxEntry:
@@ -86,15 +106,29 @@ def remove_story(session: Session, box: StoryBox, story_id: uuid.UUID) -> None:
     _record(session, box, story_id, BoxChangeAction.removed)
 
 
-def story_republished(session: Session, story: Story) -> None:
-    """A reviewed change to a story reaches every box that holds it as a new version."""
+def _holding(session: Session, story_id: uuid.UUID) -> list[StoryBox]:
     stmt = (
         select(StoryBox)
         .join(StoryBoxEntry, col(StoryBoxEntry.box_id) == col(StoryBox.id))
-        .where(StoryBoxEntry.story_id == story.id)
+        .where(StoryBoxEntry.story_id == story_id)
     )
-    for box in session.exec(stmt):
+    return list(session.exec(stmt))
+
+
+def story_republished(session: Session, story: Story) -> None:
+    """A reviewed change to a story reaches every box that holds it as a new version."""
+    for box in _holding(session, story.id):
         _record(session, box, story.id, BoxChangeAction.updated)
+
+
+def story_withdrawn(session: Session, story: Story) -> None:
+    """A published story went back to review: it leaves the shelves until approved again.
+
+    The boxes keep their entry (and version); listeners stop seeing the story
+    (``box_stories`` lists only published ones), so their tablets sync again.
+    """
+    for box in _holding(session, story.id):
+        _tell_shelves(session, box.id)
 
 
 def assign(
@@ -118,6 +152,7 @@ def assign(
     assignment = StoryBoxAssignment(box_id=box.id, school_id=school_id, class_id=class_id)
     session.add(assignment)
     session.flush()
+    _tell_shelves(session, box.id)
     return assignment
 
 

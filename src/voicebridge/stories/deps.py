@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from voicebridge.accounts.models import Role
 from voicebridge.auth import policy
 from voicebridge.auth.deps import CurrentDevice, CurrentPrincipal
 from voicebridge.db import SessionDep
@@ -48,14 +49,30 @@ def reviewable_story(
 ReviewableStory = Annotated[Story, Depends(reviewable_story)]
 
 
-def playable_chapter(chapter_id: uuid.UUID, story: VisibleStory, session: SessionDep) -> Chapter:
+def playable_chapter(
+    chapter_id: uuid.UUID, story: VisibleStory, principal: CurrentPrincipal, session: SessionDep
+) -> Chapter:
     chapter = session.get(Chapter, chapter_id)
     if chapter is None or chapter.story_id != story.id or chapter.state is not ChapterState.ready:
+        raise NotFound("No such chapter")
+    # Tonight's chapter does not exist for the child until tonight.
+    if principal.role is Role.child and not service.released(chapter):
         raise NotFound("No such chapter")
     return chapter
 
 
 PlayableChapter = Annotated[Chapter, Depends(playable_chapter)]
+
+
+def own_chapter(chapter_id: uuid.UUID, story: OwnStory, session: SessionDep) -> Chapter:
+    """Any chapter of the narrator's own story, still processing or failed too."""
+    chapter = session.get(Chapter, chapter_id)
+    if chapter is None or chapter.story_id != story.id:
+        raise NotFound("No such chapter")
+    return chapter
+
+
+OwnChapter = Annotated[Chapter, Depends(own_chapter)]
 
 
 def visible_box(box_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep) -> StoryBox:

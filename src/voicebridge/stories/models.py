@@ -119,6 +119,9 @@ class Chapter(SQLModel, table=True):
     title: str = Field(max_length=200)
     asset_id: uuid.UUID = Field(foreign_key="audio_assets.id", unique=True)
     state: ChapterState = Field(default=ChapterState.processing, sa_type=enum_type(ChapterState))
+    # A private story's chapter reaches its children from this time on (UTC; the guardian
+    # picks it on the school's clock, usually bedtime). Empty: as soon as it is ready.
+    release_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -1,7 +1,10 @@
 """Chapters arrive as recordings through the shared upload path (purpose ``story_chapter``).
 
 The upload creates a processing chapter; the chapter becomes playable only when
-its asset is ready (design invariant 1). Bulk import has no tus client, so
+its asset is ready (design invariant 1). A guardian may give ``release_at_local``
+(the school's clock, no offset): the chapter then reaches the child at that time.
+
+Bulk import has no tus client, so
 ``ingest_file`` is its service-level entry into the same path: it puts the
 original in the store under a server-made key, transcodes synchronously (the
 import needs the result to report unusable files) and fills the asset exactly
@@ -67,6 +70,8 @@ class StoryChapterPurpose:
             raise NotFound("No such story")
         if number is not None and _chapter(session, story_id, number) is not None:
             raise Conflict(f"Chapter {number} already exists")
+        # Checked before any byte arrives: a bad release time is refused at creation.
+        service.parse_release(session, story, metadata.get("release_at_local"))
 
     def on_created(
         self, session: Session, user: User, asset: AudioAsset, metadata: dict[str, str]
@@ -86,9 +91,10 @@ class StoryChapterPurpose:
                 number=number,
                 title=title or f"Chapter {number}",
                 asset_id=asset.id,
+                release_at=service.parse_release(session, story, metadata.get("release_at_local")),
             )
         )
-        service.mark_changed(story)
+        service.mark_changed(session, story)
         session.add(story)
         session.flush()
 
@@ -100,7 +106,7 @@ class StoryChapterPurpose:
             story = session.get(Story, chapter.story_id)
             if story is not None:
                 # New audio on a public story is heard by a moderator before any child.
-                service.mark_changed(story)
+                service.mark_changed(session, story)
                 session.add(story)
                 notify.chapter_ready(session, chapter, story)
             session.flush()

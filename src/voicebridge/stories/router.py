@@ -8,23 +8,30 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from voicebridge.accounts.models import Role, User
+from voicebridge.audio.listening import covered
 from voicebridge.audio.models import AudioAsset
 from voicebridge.audio.playback import audio_response
 from voicebridge.auth import policy
 from voicebridge.auth.deps import CurrentPrincipal, SettingsDep
 from voicebridge.db import SessionDep
 from voicebridge.errors import Forbidden
+from voicebridge.schools.models import Child, School
+from voicebridge.schools.schemas import ListeningWindow
 from voicebridge.storage.deps import StoreDep
 from voicebridge.stories import boxes, purpose, service  # noqa: F401  (registers the upload purpose)
 from voicebridge.stories.deps import (
+    OwnChapter,
     OwnStory,
     PlayableChapter,
     ReviewableStory,
     VisibleStory,
 )
-from voicebridge.stories.models import Story
+from voicebridge.stories.models import Chapter, ChapterProgress, Story
 from voicebridge.stories.schemas import (
+    ChapterListener,
     ChapterPublic,
+    ChapterRelease,
+    ChapterStatus,
     FiguresPublic,
     NarratorApply,
     NarratorPublic,
@@ -34,6 +41,7 @@ from voicebridge.stories.schemas import (
     ReviewRequest,
     SeriesCreate,
     SeriesPublic,
+    StoryChapters,
     StoryCreate,
     StoryPublic,
     StoryUpdate,
@@ -45,7 +53,12 @@ moderation = APIRouter(prefix="/moderation", tags=["moderation"])
 
 def story_public(session: Session, story: Story, viewer: User) -> StoryPublic:
     chapters = []
-    for chapter in service.ready_chapters(session, story.id):
+    shown = (
+        service.released_chapters(session, story.id)
+        if viewer.role is Role.child
+        else service.ready_chapters(session, story.id)
+    )
+    for chapter in shown:
         asset = session.get(AudioAsset, chapter.asset_id)
         chapters.append(
             ChapterPublic(
@@ -80,6 +93,39 @@ def story_public(session: Session, story: Story, viewer: User) -> StoryPublic:
         rejection_reason=story.rejection_reason,
         chapters=chapters,
         resume=resume,
+        child_ids=service.audience(session, story.id) if viewer.id == story.narrator_id else [],
+    )
+
+
+def chapter_status(session: Session, story: Story, chapter: Chapter) -> ChapterStatus:
+    """One chapter as its narrator sees it, with how far each of their children listened."""
+    asset = session.get(AudioAsset, chapter.asset_id)
+    listeners = []
+    for child_id in sorted(service.audience(session, story.id)):
+        child = session.get(Child, child_id)
+        # A child the narrator is no longer linked to is nobody's business of theirs.
+        if child is None or policy.active_link(session, story.narrator_id, child_id) is None:
+            continue
+        progress = session.get(ChapterProgress, (child_id, chapter.id))
+        listeners.append(
+            ChapterListener(
+                child_id=child_id,
+                given_name=child.given_name,
+                heard_ms=covered(progress.heard) if progress else 0,
+                position_ms=progress.position_ms if progress else 0,
+                finished=progress.finished if progress else False,
+            )
+        )
+    return ChapterStatus(
+        id=chapter.id,
+        number=chapter.number,
+        title=chapter.title,
+        state=chapter.state,
+        asset_id=chapter.asset_id,
+        duration_ms=asset.duration_ms if asset else None,
+        release_at=chapter.release_at,
+        released=service.released(chapter),
+        listeners=listeners,
     )
 
 
@@ -147,6 +193,36 @@ def publish_story(story: OwnStory, principal: CurrentPrincipal, session: Session
     return story_public(session, story, principal.user)
 
 
+@router.get("/{story_id}/chapters")
+def list_chapters(story: OwnStory, session: SessionDep) -> StoryChapters:
+    """Every chapter of the narrator's story: processing, ready or failed, its release
+    time, and (a private story) which of their children heard it."""
+    school = None
+    for child_id in sorted(service.audience(session, story.id)):
+        child = session.get(Child, child_id)
+        school = session.get(School, child.school_id) if child else None
+        if school is not None:
+            break
+    return StoryChapters(
+        story_id=story.id,
+        timezone=school.timezone if school else "UTC",
+        listening_hours=[
+            ListeningWindow.model_validate(w) for w in (school.listening_hours if school else [])
+        ],
+        chapters=[chapter_status(session, story, c) for c in service.chapters(session, story.id)],
+    )
+
+
+@router.put("/{story_id}/chapters/{chapter_id}/release")
+def schedule_chapter(
+    body: ChapterRelease, story: OwnStory, chapter: OwnChapter, session: SessionDep
+) -> ChapterStatus:
+    """When a private story's chapter reaches the children: a time on the school's clock
+    (the child's bedtime), or null for at once. Before it, children do not see it."""
+    service.schedule_chapter(session, story, chapter, body.release_at_local)
+    return chapter_status(session, story, chapter)
+
+
 @router.get("/{story_id}/chapters/{chapter_id}/audio", response_model=None)
 def play_chapter(
     request: Request,
@@ -191,6 +267,8 @@ def review_queue(principal: CurrentPrincipal, session: SessionDep) -> list[Story
 def approve(
     story: ReviewableStory, principal: CurrentPrincipal, session: SessionDep
 ) -> StoryPublic:
+    """Approves a submitted story. A first version is then its narrator's to publish; a
+    change to a story published before goes straight back onto the shelves that hold it."""
     service.review(session, principal.user, story, True, None)
     return story_public(session, story, principal.user)
 

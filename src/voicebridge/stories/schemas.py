@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicebridge.stories.models import StoryStatus, Verification, Visibility
+from voicebridge.schools.schemas import ListeningWindow
+from voicebridge.stories.models import ChapterState, StoryStatus, Verification, Visibility
 
 
 class NarratorApply(BaseModel):
@@ -102,6 +103,47 @@ class StoryPublic(BaseModel):
     rejection_reason: str | None
     chapters: list[ChapterPublic]
     resume: ProgressPublic | None = None
+    child_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="A private story's children; shown to its narrator only"
+    )
+
+
+class ChapterRelease(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    release_at_local: datetime | None = Field(
+        description="Local time in the child's school's timezone, no offset; null: at once"
+    )
+
+
+class ChapterListener(BaseModel):
+    """How far one child of the audience has listened to a chapter."""
+
+    child_id: uuid.UUID
+    given_name: str
+    heard_ms: int
+    position_ms: int
+    finished: bool
+
+
+class ChapterStatus(BaseModel):
+    id: uuid.UUID
+    number: int
+    title: str
+    state: ChapterState
+    asset_id: uuid.UUID
+    duration_ms: int | None
+    release_at: datetime | None
+    released: bool
+    listeners: list[ChapterListener]
+
+
+class StoryChapters(BaseModel):
+    """A narrator's view of every chapter, processing ones too, on the school's clock."""
+
+    story_id: uuid.UUID
+    timezone: str
+    listening_hours: list[ListeningWindow]
+    chapters: list[ChapterStatus]
 
 
 class ProgressUpdate(BaseModel):

@@ -181,22 +181,29 @@ def update_story(session: Session, story: Story, changes: dict[str, object]) -> 
         setattr(story, name, value)
     if story.age_min > story.age_max:
         raise InvalidInput("age_min must not be above age_max")
-    mark_changed(story)
+    mark_changed(session, story)
     session.add(story)
     session.flush()
     return story
 
 
-def mark_changed(story: Story) -> None:
+def mark_changed(session: Session, story: Story) -> None:
     """Any change to public content sends it back to review (and out of children's reach)."""
+    from voicebridge.stories import boxes
+
     story.updated_at = clock.now()
     if story.visibility is Visibility.public and story.status in (
         StoryStatus.published,
         StoryStatus.approved,
         StoryStatus.rejected,
     ):
+        was_out = story.status is StoryStatus.published
         story.status = StoryStatus.submitted
         story.rejection_reason = None
+        if was_out:
+            session.add(story)
+            session.flush()
+            boxes.story_withdrawn(session, story)
 
 
 def submit(session: Session, story: Story) -> Story:
@@ -230,6 +237,11 @@ def review(
     story.reviewed_by, story.reviewed_at = moderator.id, clock.now()
     session.add(story)
     session.flush()
+    if approve and story.published_at is not None:
+        # A change to a story its narrator had published: once heard and approved it
+        # goes back onto the shelves that hold it (a first version waits for the
+        # narrator to publish it).
+        publish(session, story)
     live.story_reviewed(session, story)
     audit.record(session, moderator, "approve" if approve else "reject", "story", story.id)
     return story
@@ -266,6 +278,53 @@ def ready_chapters(session: Session, story_id: uuid.UUID) -> list[Chapter]:
     return [c for c in chapters(session, story_id) if c.state is ChapterState.ready]
 
 
+def released(chapter: Chapter) -> bool:
+    return chapter.release_at is None or chapter.release_at <= clock.now()
+
+
+def released_chapters(session: Session, story_id: uuid.UUID) -> list[Chapter]:
+    """What a child of the audience may hear now: ready, and its release time has come."""
+    return [c for c in ready_chapters(session, story_id) if released(c)]
+
+
+def story_timezone(session: Session, story: Story) -> str:
+    """The clock a private story is scheduled on: its (first) child's school's."""
+    for child_id in sorted(audience(session, story.id)):
+        child = session.get(Child, child_id)
+        school = session.get(School, child.school_id) if child is not None else None
+        if school is not None:
+            return school.timezone
+    return "UTC"
+
+
+def parse_release(session: Session, story: Story, raw: datetime | str | None) -> datetime | None:
+    """A chapter's release time given on the school's clock, as UTC (None: when ready)."""
+    if raw is None or raw == "":
+        return None
+    if story.visibility is not Visibility.private:
+        raise InvalidInput("Public stories reach children through story boxes, not a schedule")
+    if isinstance(raw, str):
+        try:
+            raw = datetime.fromisoformat(raw)
+        except ValueError as exc:
+            raise InvalidInput("release_at_local is a date and time like 2026-12-01T20:30") from exc
+    return to_utc(raw, story_timezone(session, story))
+
+
+def schedule_chapter(
+    session: Session, story: Story, chapter: Chapter, release_at_local: datetime | None
+) -> Chapter:
+    from voicebridge.notifications import events as notify
+
+    if story.visibility is not Visibility.private:
+        raise Conflict("Public stories reach children through story boxes, not a schedule")
+    chapter.release_at = parse_release(session, story, release_at_local)
+    session.add(chapter)
+    session.flush()
+    notify.chapter_rescheduled(session, chapter, story)
+    return chapter
+
+
 def own_stories(session: Session, user: User) -> list[Story]:
     stmt = select(Story).where(Story.narrator_id == user.id).order_by(col(Story.created_at))
     return list(session.exec(stmt))
@@ -296,7 +355,7 @@ def child_may_hear(session: Session, child_id: uuid.UUID, story: Story) -> bool:
         # must not keep a voice channel to the child through earlier stories.
         if policy.active_link(session, story.narrator_id, child_id) is None:
             return False
-        return bool(ready_chapters(session, story.id))
+        return bool(released_chapters(session, story.id))
     return boxes.story_in_child_boxes(session, child_id, story.id)
 
 

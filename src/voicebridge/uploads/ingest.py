@@ -1,9 +1,15 @@
-"""Moving a request body into the store: spool, fsync, count, flush parts, finish.
+"""Moving a request body into the store: spool, fsync, count, send parts, finish.
 
 A PATCH can stream for many minutes, so it cannot be one database transaction:
 each step (count fsync'd bytes, record a part, finish) commits on its own via a
 unit of work, and a crash between steps is repaired by ``service.reconcile``.
-Memory stays bounded by one write batch whatever the recording's length.
+
+Each byte is written to the spool once and read once, by the part upload that
+sends it; its part's MD5 (the store checks it) and the recording's SHA-256 are
+computed from the bytes in memory as they are spooled, never by reading a file
+again. Up to ``uploads.parts_in_flight`` parts of an upload are on their way to
+the store while the next ones arrive. Memory stays bounded by one write batch
+per upload (parts stream from their files) whatever the recording's length.
 """
 
 from __future__ import annotations
@@ -12,20 +18,24 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import os
-import socket
+import itertools
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from voicebridge import processes
 from voicebridge.accounts.models import User
 from voicebridge.config import Settings
 from voicebridge.errors import (
@@ -51,9 +61,66 @@ CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 WRITER_HOLD = timedelta(seconds=60)
 WRITER_RENEW = 20.0
 
+# Part uploads run on their own threads, not the request threadpool (40 threads
+# shared by every request), so sixteen uploads with four parts in flight each
+# cannot starve the spool writes and database steps that keep the bytes coming.
+_SENDERS: dict[int, ThreadPoolExecutor] = {}
+_SENDERS_LOCK = threading.Lock()
+
+
+def _senders(size: int) -> ThreadPoolExecutor:
+    with _SENDERS_LOCK:
+        if size not in _SENDERS:
+            _SENDERS[size] = ThreadPoolExecutor(size, thread_name_prefix="part-sender")
+        return _SENDERS[size]
+
+
+class _RunningDigests:
+    """The SHA-256 of each upload's counted bytes, carried from one PATCH to the next.
+
+    hashlib cannot save a digest's state, so it lives in this process: a PATCH
+    that continues an upload here (the usual case) goes on hashing where the
+    last one stopped. One that lands in another process, or after a restart,
+    finds nothing; the recording is then hashed once by its transcode job,
+    which reads it anyway.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._items: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, upload_id: uuid.UUID, offset: int) -> Any | None:
+        with self._lock:
+            held = self._items.pop(upload_id, None)
+        if offset == 0:
+            return hashlib.sha256()
+        if held is None or held[0] != offset:
+            return None
+        return held[1]
+
+    def keep(self, upload_id: uuid.UUID, offset: int, digest: Any) -> None:
+        with self._lock:
+            self._items[upload_id] = (offset, digest)
+            self._items.move_to_end(upload_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def drop(self, upload_id: uuid.UUID) -> None:
+        with self._lock:
+            self._items.pop(upload_id, None)
+
+
+DIGESTS = _RunningDigests()
+
+
+_requests = itertools.count(1)
+
 
 def _writer_id() -> str:
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """``host:pid:start:n``: the process (so that a restarted API sees a killed
+    one's claim as dead, ``service.claim_writer``) and the request within it."""
+    return f"{processes.this_process()}:{next(_requests)}"
 
 
 class UnsupportedChecksum(DomainError):
@@ -123,7 +190,7 @@ class Ingest:
                 session,
                 upload,
                 spool.spool_file(self.settings, upload.id),
-                spool.find_pending(self.settings, upload.id),
+                spool.pending_parts(self.settings, upload.id),
             )
         if upload.completed_at is None:
             self._upload_pending(upload)
@@ -135,6 +202,7 @@ class Ingest:
         with self.uow() as session:
             upload = service.get_own(session, upload_id, user_id)
             service.discard(session, self.store, self.settings, upload)
+        DIGESTS.drop(upload_id)
 
     async def receive(
         self,
@@ -190,6 +258,7 @@ class Ingest:
         self, body: AsyncIterator[bytes], upload: Upload, checksum: Checksum | None
     ) -> None:
         tail = _Tail(self, upload, spool.spool_file(self.settings, upload.id))
+        await run_in_threadpool(tail.begin)
         start = upload.offset
         hasher = CHECKSUMS[checksum.algorithm]() if checksum else None
         buffer = bytearray()
@@ -203,25 +272,35 @@ class Ingest:
                     if hasher is not None:
                         hasher.update(chunk)
                     buffer += chunk
-                    await self._keep_claim(upload)
-                    if len(buffer) >= BATCH_BYTES:
-                        full, buffer = buffer, bytearray()
-                        await tail.write(full, count=hasher is None)
+                    if tail.writing is None:
+                        await self._keep_claim(upload)  # else counting the batch renews it
+                    # Batches of one size, however the server chunks the body, so
+                    # parts are cut at batch boundaries and not one per huge chunk.
+                    while len(buffer) >= BATCH_BYTES:
+                        with memoryview(buffer) as view:
+                            full = bytes(view[:BATCH_BYTES])
+                        del buffer[:BATCH_BYTES]
+                        await tail.submit(full, count=hasher is None)
             except ClientDisconnect:
+                await tail.flush()
                 if hasher is not None:
                     # A partial chunk cannot be checked against its checksum: drop it.
                     await run_in_threadpool(tail.rewind, start)
                     return
+            await tail.flush()
             if buffer:
                 await tail.write(buffer, count=hasher is None)
             if checksum is not None and hasher is not None:
                 if hasher.digest() != checksum.digest:
                     await run_in_threadpool(tail.rewind, start)
                     raise service.ChecksumMismatch("The chunk's checksum does not match its bytes")
-                await run_in_threadpool(self._count, upload, start + received)
+                await run_in_threadpool(tail.accept, start + received)
                 await tail.maybe_cut()
+            await tail.drain()
         finally:
             await tail.settle()
+            if tail.sha is not None:
+                DIGESTS.keep(upload.id, upload.offset, tail.sha)
 
     def _count(self, upload: Upload, new_offset: int) -> None:
         with self.uow() as session:
@@ -230,25 +309,29 @@ class Ingest:
         self._renewed = time.monotonic()
 
     def _record(self, upload: Upload, part: PartInfo) -> None:
+        """Parts finish in any order; each is recorded as it finishes."""
         with self.uow() as session:
             fresh = session.get(Upload, upload.id)
             if fresh is None:
                 raise NotFound("No such upload")
-            if service.next_part_number(fresh) != part.number:
+            if fresh.writer not in (None, self.writer) and service.is_being_written(
+                session, upload.id
+            ):
                 raise Conflict("Another request changed this upload meanwhile")
             service.record_part(session, fresh, part)
             upload.parts = list(fresh.parts)
 
     def _upload_pending(self, upload: Upload) -> None:
-        """A part file left by an interrupted request is sent before anything else."""
-        found = spool.find_pending(self.settings, upload.id)
-        if found is None:
-            return
-        number, path = found
-        size = spool.size(path)
-        part = self.store.upload_part(upload.object_key, upload.multipart_id, number, path, size)
-        self._record(upload, part)
-        spool.remove(path)
+        """Part files left by an interrupted request, or by a part the store refused,
+        are sent before anything else. This repair path reads each file twice (its
+        MD5 went with the request that cut it)."""
+        for number, path in spool.pending_parts(self.settings, upload.id):
+            size = spool.size(path)
+            part = self.store.upload_part(
+                upload.object_key, upload.multipart_id, number, path, size
+            )
+            self._record(upload, part)
+            spool.remove(path)
 
     def _flush_and_finish(self, upload: Upload) -> None:
         self._upload_pending(upload)
@@ -262,6 +345,7 @@ class Ingest:
             )
             self._record(upload, part)
             spool.truncate(path, 0)
+        digest = DIGESTS.take(upload.id, upload.offset)
         refused = False
         with self.uow() as session:
             fresh = session.get(Upload, upload.id)
@@ -278,7 +362,9 @@ class Ingest:
                 )
                 refused = True
             elif fresh.completed_at is None:
-                service.finish(session, self.store, fresh)
+                service.finish(
+                    session, self.store, fresh, digest.hexdigest() if digest is not None else None
+                )
             upload.completed_at = fresh.completed_at
         spool.remove(path)
         if refused:
@@ -286,66 +372,171 @@ class Ingest:
 
 
 @dataclass
+class _Part:
+    number: int
+    path: Path
+    size: int
+    task: asyncio.Future[PartInfo]
+
+
+@dataclass
 class _Tail:
-    """What a request received beyond the recorded parts: at most one part file
-    on its way to the store, then the spool. Sending a part overlaps with
-    receiving the next one; database work stays on the request's coroutine."""
+    """What a request received beyond the recorded parts: part files on their way
+    to the store (at most ``uploads.parts_in_flight``), then the spool. Sending
+    parts overlaps with receiving the next ones; database work stays on the
+    request's coroutine, one step at a time.
+
+    ``md5`` hashes the spool's bytes as they are written (the next part's
+    Content-MD5); ``sha`` the counted bytes of the whole recording. In checksum
+    mode the bytes count only once the chunk's checksum matches, so what was
+    hashed meanwhile is held apart (``mark``, ``tentative``) until then.
+    """
 
     ingest: Ingest
     upload: Upload
     path: Path
-    pending: tuple[int, Path, int] | None = None
-    task: asyncio.Future[PartInfo] | None = None
+    inflight: dict[int, _Part] = field(default_factory=dict)
+    # Parts the store refused: their files stay for the next request to resend.
+    failed: dict[int, _Part] = field(default_factory=dict)
+    md5: Any | None = None
+    md5_bytes: int = 0
+    sha: Any | None = None
+    mark: tuple[Any | None, int] | None = None
+    tentative: Any | None = None
+    # The batch being spooled and counted while the request reads the next one.
+    writing: asyncio.Future[None] | None = None
+
+    def begin(self) -> None:
+        # A spool left by an earlier request was hashed by that request: its part's
+        # MD5 is then read from the file when it is cut (``upload_part`` does).
+        self.md5 = hashlib.md5(usedforsecurity=False) if spool.size(self.path) == 0 else None
+        self.md5_bytes = 0
+        self.sha = DIGESTS.take(self.upload.id, self.upload.offset)
+
+    def held(self) -> int:
+        return sum(p.size for p in (*self.inflight.values(), *self.failed.values()))
 
     def spool_at(self) -> int:
-        pending = self.pending[2] if self.pending else 0
-        return self.upload.offset - self.upload.parts_bytes - pending
+        return self.upload.offset - self.upload.parts_bytes - self.held()
+
+    async def submit(self, data: bytes, *, count: bool) -> None:
+        """Spools ``data`` while the caller reads on: one batch is written (fsync, count)
+        while the next arrives, so the client is not held up by the disk or database.
+        Memory: two batches. A batch waits for the one before, so order is kept."""
+        await self.flush()
+        self.writing = asyncio.ensure_future(self.write(data, count=count))
+
+    async def flush(self) -> None:
+        """The batch being written is on disk and counted; raises if it failed."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            await writing
 
     async def write(self, data: bytes | bytearray, *, count: bool) -> None:
-        at = self.spool_at() if count else spool.size(self.path)
-        await run_in_threadpool(spool.append, self.path, data, at)
         if count:
-            await run_in_threadpool(self.ingest._count, self.upload, self.upload.offset + len(data))
+            await run_in_threadpool(self._spool_counted, data, self.spool_at())
             await self.maybe_cut()
+        else:
+            await run_in_threadpool(self._spool_uncounted, data)
+
+    def _append(self, data: bytes | bytearray, at: int) -> None:
+        spool.append(self.path, data, at)
+        if self.md5 is not None and at == self.md5_bytes:
+            self.md5.update(data)
+            self.md5_bytes += len(data)
+        else:
+            self.md5 = None
+
+    def _spool_counted(self, data: bytes | bytearray, at: int) -> None:
+        self._append(data, at)
+        self.ingest._count(self.upload, self.upload.offset + len(data))
+        if self.sha is not None:
+            self.sha.update(data)
+
+    def _spool_uncounted(self, data: bytes | bytearray) -> None:
+        if self.mark is None:
+            self.mark = (self.md5.copy() if self.md5 is not None else None, self.md5_bytes)
+            self.tentative = self.sha.copy() if self.sha is not None else None
+        self._append(data, spool.size(self.path))
+        if self.tentative is not None:
+            self.tentative.update(data)
+
+    def accept(self, new_offset: int) -> None:
+        """The chunk's checksum matched: its bytes count."""
+        self.ingest._count(self.upload, new_offset)
+        if self.mark is not None:
+            self.sha, self.mark, self.tentative = self.tentative, None, None
 
     def rewind(self, offset: int) -> None:
-        pending = self.pending[2] if self.pending else 0
-        spool.truncate(self.path, offset - self.upload.parts_bytes - pending)
+        spool.truncate(self.path, offset - self.upload.parts_bytes - self.held())
+        if self.mark is not None:
+            self.md5, self.md5_bytes = self.mark
+        self.mark, self.tentative = None, None
 
     async def maybe_cut(self) -> None:
-        await self.collect(wait=False)
-        if self.spool_at() < self.ingest.settings.uploads.part_bytes:
-            return
-        await self.collect(wait=True)
+        """A full part (or the recording's last bytes) leaves the spool for the store."""
+        await self.collect()
         size = self.spool_at()
-        number = service.next_part_number(self.upload)
+        settings = self.ingest.settings.uploads
+        last = self.upload.offset == self.upload.length
+        if size <= 0 or (size < settings.part_bytes and not last):
+            return
+        while len(self.inflight) >= settings.parts_in_flight:
+            tasks = [p.task for p in self.inflight.values()]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await self.collect()
+        number = service.next_part_number(self.upload, [*self.inflight, *self.failed])
         target = spool.pending_file(self.ingest.settings, self.upload.id, number)
+        md5 = self.md5.hexdigest() if self.md5 is not None and self.md5_bytes == size else None
         await run_in_threadpool(spool.promote, self.path, target, size)
-        self.pending = (number, target, size)
+        self.md5, self.md5_bytes = hashlib.md5(usedforsecurity=False), 0
         store, up = self.ingest.store, self.upload
-        self.task = asyncio.ensure_future(
-            run_in_threadpool(
-                store.upload_part, up.object_key, up.multipart_id, number, target, size
-            )
+        task = asyncio.get_running_loop().run_in_executor(
+            _senders(settings.part_senders),
+            store.upload_part,
+            up.object_key,
+            up.multipart_id,
+            number,
+            target,
+            size,
+            md5,
         )
+        self.inflight[number] = _Part(number, target, size, task)
 
-    async def collect(self, *, wait: bool) -> None:
-        if self.task is None or self.pending is None:
-            return
-        if not wait and not self.task.done():
-            return
-        task, (_, path, _) = self.task, self.pending
-        self.task = None
-        part = await task
-        await run_in_threadpool(self.ingest._record, self.upload, part)
-        self.pending = None
-        await run_in_threadpool(spool.remove, path)
+    async def collect(self) -> None:
+        """Records every part that has finished; raises the first that failed."""
+        for number in sorted(self.inflight):
+            part = self.inflight[number]
+            if not part.task.done():
+                continue
+            del self.inflight[number]
+            try:
+                sent = part.task.result()
+            except BaseException:
+                self.failed[number] = part
+                raise
+            try:
+                await run_in_threadpool(self.ingest._record, self.upload, sent)
+            except BaseException:
+                self.failed[number] = part
+                raise
+            await run_in_threadpool(spool.remove, part.path)
+
+    async def drain(self) -> None:
+        """Every part in flight finished and recorded, or the first failure raised."""
+        if self.inflight:
+            await asyncio.wait([p.task for p in self.inflight.values()])
+        await self.collect()
 
     async def settle(self) -> None:
-        """The part in flight is recorded even when the request ends badly."""
-        if self.task is not None:
+        """Parts in flight are recorded even when the request ends badly; a part that
+        failed keeps its file, so the next request of the upload sends it again."""
+        with contextlib.suppress(Exception):
+            await self.flush()
+        while self.inflight:
+            await asyncio.wait([p.task for p in self.inflight.values()])
             with contextlib.suppress(Exception):
-                await self.collect(wait=True)
+                await self.collect()
 
 
 async def receive_whole(

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from voicebridge import clock, metrics
 from voicebridge.audio.errors import InvalidAudio
 from voicebridge.audio.models import AssetState, AudioAsset
-from voicebridge.audio.transcode import transcode
+from voicebridge.audio.pool import shared_pool
 from voicebridge.jobs import service as jobs
 from voicebridge.jobs.registry import JobContext, PermanentJobError, job_handler
 from voicebridge.live import events as live
@@ -56,7 +56,7 @@ def _load(ctx: JobContext, asset_id: uuid.UUID) -> AudioAsset | None:
         return session.get(AudioAsset, asset_id)
 
 
-@job_handler(service.PROCESS_JOB)
+@job_handler(service.PROCESS_JOB, parallel=True)
 def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
     asset_id = uuid.UUID(str(payload["asset_id"]))
     asset = _load(ctx, asset_id)
@@ -70,16 +70,22 @@ def process_audio(ctx: JobContext, payload: dict[str, object]) -> None:
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         src, dst = Path(tmp) / "original", Path(tmp) / "playable.opus"
         store.download_to(asset.original_key, src)
-        original_sha = _sha256(src)
+        # Hashed as it arrived (tus in one process, or a one-request clip): not again.
+        original_sha = asset.original_sha256 or _sha256(src)
         started = time.perf_counter()
         try:
-            result = transcode(
-                src,
-                dst,
-                bitrate=ctx.settings.audio.bitrate,
-                peaks=ctx.settings.audio.peaks,
-                target_lufs=ctx.settings.audio.target_lufs,
-                max_duration_s=ctx.settings.uploads.max_duration_seconds,
+            # In a child process: a crash there is a TranscodeCrashed here, retried.
+            result = (
+                shared_pool(ctx.settings.jobs.transcode_slots)
+                .run(
+                    src,
+                    dst,
+                    bitrate=ctx.settings.audio.bitrate,
+                    peaks=ctx.settings.audio.peaks,
+                    target_lufs=ctx.settings.audio.target_lufs,
+                    max_duration_s=ctx.settings.uploads.max_duration_seconds,
+                )
+                .result
             )
         except InvalidAudio as exc:
             _refuse(ctx, asset_id, exc)

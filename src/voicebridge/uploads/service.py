@@ -9,13 +9,15 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from voicebridge import clock
+from voicebridge import clock, processes
 from voicebridge.accounts.models import User
 from voicebridge.audio.models import AssetState, AudioAsset
 from voicebridge.auth import throttle
@@ -176,34 +178,64 @@ def ensure_open(upload: Upload) -> None:
 
 
 def reconcile(
-    session: Session, upload: Upload, path: Path, pending: tuple[int, Path] | None
+    session: Session, upload: Upload, path: Path, pending: list[tuple[int, Path]]
 ) -> None:
-    """Makes the recorded offset equal to what is really stored after any crash.
+    """Makes the recorded parts and offset equal to what is really kept after any crash.
 
-    On disk past the recorded parts: an optional part file being sent, then
-    the spool. A part file whose number is already recorded is stale. Bytes
-    beyond the offset were written but never counted (killed before the
-    offset update): cut them. Fewer bytes than the offset (spool lost, another
-    machine) means the offset overstates: lower it, and the client resends.
+    The upload's bytes, in order, are its parts by number: each either recorded
+    as sent or still a part file on local disk (cut from the spool, maybe sent,
+    never recorded), then the spool. Parts go out several at a time and finish
+    in any order, so a crash can leave recorded part 4 beside unsent part 3.
+    A part file whose number is recorded is stale. Bytes are kept only up to
+    the first part number that is neither recorded nor on disk (the spool was
+    lost, or is on another machine); recorded parts past that gap are dropped
+    from the row (their numbers are sent again, replacing them). Bytes beyond
+    the offset were written but never counted (killed before the offset
+    update): cut them. Fewer bytes than the offset: lower it; the client resends.
     """
     if upload.completed_at is not None:
         return
-    tail = upload.offset - upload.parts_bytes
-    held = 0
-    if pending is not None:
-        number, part_path = pending
-        if number < next_part_number(upload):
+    recorded = {int(p["number"]): p for p in upload.parts}
+    files: dict[int, Path] = {}
+    for number, part_path in pending:
+        if number in recorded:
             spool.remove(part_path)
         else:
-            held = min(spool.size(part_path), tail)
-            spool.truncate(part_path, held)
-    have = spool.size(path)
-    if have > tail - held:
-        spool.truncate(path, tail - held)
-    elif have < tail - held:
-        upload.offset = upload.parts_bytes + held + have
+            files[number] = part_path
+    kept: list[dict[str, Any]] = []
+    have = 0
+    number = 1
+    while number in recorded or number in files:
+        if number in recorded:
+            kept.append(recorded[number])
+            have += int(recorded[number]["size"])
+        else:
+            room = max(0, upload.offset - have)
+            size = min(spool.size(files[number]), room)
+            if size == 0:
+                break
+            spool.truncate(files[number], size)
+            have += size
+            del files[number]
+        number += 1
+    gap = number <= max([*recorded, *files], default=0)
+    for part_path in files.values():
+        spool.remove(part_path)
+    if gap:
+        # The spool follows the last part; after a gap its bytes belong nowhere.
+        spool.truncate(path, 0)
+    else:
+        spool_bytes = spool.size(path)
+        if have + spool_bytes > upload.offset:
+            spool.truncate(path, max(0, upload.offset - have))
+        have += min(spool_bytes, max(0, upload.offset - have))
+    if len(kept) != len(upload.parts):
+        upload.parts = kept
         session.add(upload)
-        session.flush()
+    if have < upload.offset:
+        upload.offset = have
+        session.add(upload)
+    session.flush()
 
 
 class UploadBusy(Conflict):
@@ -218,7 +250,9 @@ def claim_writer(
 
     A conditional update, so of two PATCHes racing in two processes exactly one
     wins and the other is answered 409. The claim lapses after ``hold`` unless
-    renewed, so a killed process does not lock its upload out for good.
+    renewed; a claim whose process is gone (an API killed mid-PATCH and
+    restarted on this host) is taken over at once, so the phone's resume is not
+    refused until the hold runs out.
     """
     now = clock.now()
     result = session.exec(
@@ -234,9 +268,28 @@ def claim_writer(
         )
         .values(writer=writer, writer_until=now + hold)
     )
-    if result.rowcount != 1:
-        get_own(session, upload_id, user_id)  # someone else's or no upload: 404
-        raise UploadBusy("Another request is writing to this upload")
+    if result.rowcount == 1:
+        return
+    held = get_own(session, upload_id, user_id).writer  # someone else's or no upload: 404
+    if held is not None and writer_gone(held):
+        # The held writer in the condition: of two retries racing, one takes it.
+        result = session.exec(
+            update(Upload)
+            .where(col(Upload.id) == upload_id, col(Upload.writer) == held)
+            .values(writer=writer, writer_until=now + hold)
+        )
+        if result.rowcount == 1:
+            return
+    raise UploadBusy("Another request is writing to this upload")
+
+
+def writer_gone(writer: str) -> bool:
+    """Whether the process of a writer (``host:pid:start:n``, ``ingest._writer_id``) died.
+
+    A writer named some other way (by an older release) is left to its hold.
+    """
+    parts = writer.rsplit(":", 3)
+    return len(parts) == 4 and processes.gone(":".join(parts[:3]))
 
 
 def release_writer(session: Session, upload_id: uuid.UUID, writer: str) -> None:
@@ -254,6 +307,7 @@ def is_being_written(session: Session, upload_id: uuid.UUID) -> bool:
         and upload.writer is not None
         and upload.writer_until is not None
         and upload.writer_until > clock.now()
+        and not writer_gone(upload.writer)
     )
 
 
@@ -278,15 +332,20 @@ def record_part(session: Session, upload: Upload, part: PartInfo) -> None:
     session.flush()
 
 
-def next_part_number(upload: Upload) -> int:
-    return len(upload.parts) + 1
+def next_part_number(upload: Upload, also: Iterable[int] = ()) -> int:
+    """After every recorded part and every part number ``also`` taken (parts in flight)."""
+    return max([int(p["number"]) for p in upload.parts] + list(also), default=0) + 1
 
 
-def finish(session: Session, store: ObjectStore, upload: Upload) -> AudioAsset:
+def finish(
+    session: Session, store: ObjectStore, upload: Upload, sha256: str | None = None
+) -> AudioAsset:
     """All bytes are parts: assemble the original and queue the transcode, together.
 
-    Safe to call again after a crash between the store's completion and the
-    commit: an object already at the key with the right size is the finished one.
+    ``sha256`` is the recording's digest when it was hashed as it arrived (the
+    transcode job hashes it otherwise). Safe to call again after a crash between
+    the store's completion and the commit: an object already at the key with the
+    right size is the finished one.
     """
     info: ObjectInfo | None = store.head(upload.object_key)
     if info is None or info.size != upload.length:
@@ -297,6 +356,8 @@ def finish(session: Session, store: ObjectStore, upload: Upload) -> AudioAsset:
     asset = session.get(AudioAsset, upload.asset_id)
     if asset is None:
         raise NotFound("The upload's recording is gone")
+    if sha256 is not None:
+        asset.original_sha256 = sha256
     mark_processing(session, asset, upload.object_key, info.size)
     upload.completed_at = clock.now()
     session.add(upload)
@@ -354,9 +415,8 @@ def discard(
     if upload.completed_at is None:
         store.abort_multipart(upload.object_key, upload.multipart_id)
         spool.remove(spool.spool_file(settings, upload.id))
-        pending = spool.find_pending(settings, upload.id)
-        if pending is not None:
-            spool.remove(pending[1])
+        for _, part_path in spool.pending_parts(settings, upload.id):
+            spool.remove(part_path)
         asset = session.get(AudioAsset, upload.asset_id)
         if asset is not None:
             fail_asset(session, asset, slug, detail)

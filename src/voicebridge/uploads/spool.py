@@ -2,7 +2,9 @@
 
 S3 refuses parts under 5 MiB (but the last), while tus clients send chunks of
 any size and may vanish mid-chunk. So bytes go to a spool file first; once it
-holds ``part_bytes`` it becomes the next multipart part and is emptied.
+holds ``part_bytes`` it is renamed to a part file (the next part number) and a
+new spool begins. Each byte is written to disk once and read once, by the part
+upload; several part files may be on their way to the store at a time.
 
 Limitation: the spool is on the API machine's disk. With several API
 machines, a PATCH routed to another machine than the previous one sees no
@@ -77,12 +79,18 @@ def pending_file(settings: Settings, upload_id: uuid.UUID, number: int) -> Path:
     return spool_dir(settings) / f"{upload_id.hex}.part{number}"
 
 
-def find_pending(settings: Settings, upload_id: uuid.UUID) -> tuple[int, Path] | None:
+def pending_parts(settings: Settings, upload_id: uuid.UUID) -> list[tuple[int, Path]]:
+    """Part files cut from the spool and not yet recorded as sent, by part number.
+
+    Several can exist at once (``uploads.parts_in_flight``), and a crash or a
+    failed part leaves them for the next request of the upload to send.
+    """
+    found = []
     for path in spool_dir(settings).glob(f"{upload_id.hex}.part*"):
         suffix = path.name.rsplit(".part", 1)[1]
         if suffix.isdigit():
-            return int(suffix), path
-    return None
+            found.append((int(suffix), path))
+    return sorted(found)
 
 
 def promote(path: Path, target: Path, size: int) -> None:

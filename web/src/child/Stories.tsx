@@ -1,11 +1,14 @@
 /**
  * The story shelf: the class's story boxes (synced to the tablet, so they play
  * when the school's Wi-Fi is down; the service worker keeps their audio) and
- * the family's own stories, chapter by chapter with "continue".
+ * the family's own stories, chapter by chapter with "continue". The shelf
+ * follows the live stream: a story a moderator approves appears without a
+ * reload.
  */
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, api, call } from "../lib/api/client";
 import { t } from "../lib/i18n";
+import { useLive } from "../lib/live";
 import { Player } from "../lib/Player";
 import { Link, type Params } from "../lib/router";
 import { Spinner } from "../lib/ui";
@@ -77,6 +80,8 @@ export function Shelf() {
     syncBoxes().then(setBoxes, () => setBoxes(savedManifests()));
     call(api.GET("/api/v1/stories")).then(setFamily, () => undefined);
   }, []);
+  // A story approved, added or taken back for review: the shelf changes while it is open.
+  useLive(["storybox."], () => void syncBoxes().then(setBoxes, () => undefined));
   return (
     <ChildFrame title={t("stories.title")} back="/kiosk/home">
       <h2>{t("stories.class")}</h2>

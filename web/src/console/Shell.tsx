@@ -17,14 +17,26 @@ const AREAS: Record<string, [string, Parameters<typeof t>[0]][]> = {
   moderator: [["/console/moderation", "console.nav.moderation"]],
   admin: [
     ["/console/admin", "console.nav.impact"],
+    ["/console/admin/schools", "console.nav.schools"],
+    ["/console/admin/people", "console.nav.people"],
+    ["/console/admin/jobs", "console.nav.jobs"],
     ["/console/moderation", "console.nav.moderation"],
     ["/console/school", "console.nav.school"],
   ],
 };
 
+/** The area the page belongs to: the longest link its path starts with ("/console/admin/jobs", not "/console/admin"). */
+function currentArea(links: string[], path: string): string | undefined {
+  return links
+    .filter((href) => path === href || path.startsWith(`${href}/`))
+    .sort((a, b) => b.length - a.length)[0];
+}
+
 function LiveDot() {
   const [status, setStatus] = useState(liveStatus());
   useEffect(() => onLiveStatus(setStatus), []);
+  // A screen without live updates opens no stream: saying "offline" there would alarm for nothing.
+  if (status === "idle") return null;
   return (
     <span class={`live live-${status}`} data-testid="live-status" data-status={status} role="status">
       {t(`console.live.${status}` as "console.live.open")}
@@ -58,8 +70,12 @@ export function Shell(props: { title: string; roles: string[]; children: Compone
       }
     >
       <nav class="tabs" aria-label={t("console.nav.label")}>
-        {(AREAS[user.role] ?? []).map(([href, key]) => (
-          <Link key={href} href={href} class={location.pathname.startsWith(href) ? "tab current" : "tab"}>
+        {(AREAS[user.role] ?? []).map(([href, key], _, all) => (
+          <Link
+            key={href}
+            href={href}
+            class={currentArea(all.map(([h]) => h), location.pathname) === href ? "tab current" : "tab"}
+          >
             {t(key)}
           </Link>
         ))}

@@ -8,28 +8,24 @@ export interface Bar {
 
 export function BarChart(props: { title: string; bars: Bar[]; unit?: string; testid?: string }) {
   const max = Math.max(1, ...props.bars.map((b) => b.value ?? 0));
-  const width = 640;
-  const rowH = 28;
-  const labelW = 180;
-  const height = props.bars.length * rowH + 8;
+  // Labels and figures are text at the page's size (an SVG scaled to the width made them
+  // huge on a desk and tiny on a phone); each bar is an SVG stretched across its column.
   return (
     <figure class="chart" data-testid={props.testid}>
       <figcaption>{props.title}</figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title} width="100%">
-        {props.bars.map((bar, i) => {
-          const w = bar.value === null ? 0 : ((width - labelW - 70) * bar.value) / max;
-          const y = i * rowH + 4;
-          return (
-            <g key={bar.label}>
-              <text x={0} y={y + 18} font-size="14" fill="currentColor">{bar.label}</text>
-              <rect x={labelW} y={y + 4} width={Math.max(w, 0)} height={rowH - 10} rx={4} fill="#2f6f5e" />
-              <text x={labelW + w + 6} y={y + 18} font-size="14" fill="currentColor">
-                {bar.value === null ? t("console.suppressed") : `${bar.value}${props.unit ?? ""}`}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
+      <div class="chart-rows" aria-hidden="true">
+        {props.bars.map((bar) => (
+          <div key={bar.label} class="chart-row">
+            <span class="chart-label">{bar.label}</span>
+            <svg viewBox="0 0 100 10" preserveAspectRatio="none" focusable="false">
+              <rect x={0} y={0} width={bar.value === null ? 0 : (100 * bar.value) / max} height={10} rx={1} />
+            </svg>
+            <span class="chart-value">
+              {bar.value === null ? t("console.suppressed") : `${bar.value}${props.unit ?? ""}`}
+            </span>
+          </div>
+        ))}
+      </div>
       <table class="sr-only">
         <tbody>
           {props.bars.map((bar) => (

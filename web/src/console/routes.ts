@@ -16,4 +16,7 @@ export const routes: Route[] = [
   { path: "/console/slip", load: () => import("./staff/Slip").then((m) => m.Slip) },
   { path: "/console/moderation", load: () => import("./moderator/Moderation").then((m) => m.Moderation) },
   { path: "/console/admin", load: () => import("./admin/Impact").then((m) => m.Impact) },
+  { path: "/console/admin/schools", load: () => import("./admin/Schools").then((m) => m.Schools) },
+  { path: "/console/admin/people", load: () => import("./admin/People").then((m) => m.People) },
+  { path: "/console/admin/jobs", load: () => import("./admin/Jobs").then((m) => m.Jobs) },
 ];

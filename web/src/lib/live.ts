@@ -27,7 +27,8 @@ let lastId: string | null = null;
 let controller: AbortController | null = null;
 let users = 0;
 let retryMs = 2000;
-let status: "closed" | "connecting" | "open" = "closed";
+// "idle": no screen listens, so no stream is wanted (nothing is wrong, nothing to show).
+let status: "idle" | "closed" | "connecting" | "open" = "idle";
 const statusListeners = new Set<(s: typeof status) => void>();
 
 function setStatus(next: typeof status): void {
@@ -126,7 +127,7 @@ function start(): void {
 function stop(): void {
   controller?.abort();
   controller = null;
-  setStatus("closed");
+  setStatus("idle");
 }
 
 /** Calls `onEvent` for each live event whose kind starts with one of `prefixes` while mounted. */

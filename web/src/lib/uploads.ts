@@ -28,9 +28,11 @@ export interface OutboxItem {
   id: string;
   /** Who recorded it: on a shared tablet each child sees and sends only their own. */
   owner: string;
-  purpose: "message" | "help_request" | "help_message";
-  /** thread_id for a message, request_id for a help request, the case's id for a reply */
+  purpose: "message" | "help_request" | "help_message" | "story_chapter";
+  /** thread_id for a message, request_id for a help request, the case's id for a reply, story_id for a chapter */
   target: string;
+  /** More upload metadata (a chapter's title and release time on the school's clock). */
+  meta?: Record<string, string>;
   label: string;
   caption?: string;
   source: "recording" | "file";
@@ -219,8 +221,10 @@ async function start(initial: OutboxItem): Promise<void> {
   };
   if (item.purpose === "message") metadata.thread_id = item.target;
   else if (item.purpose === "help_message") metadata.case_id = item.target;
+  else if (item.purpose === "story_chapter") metadata.story_id = item.target;
   else metadata.request_id = item.target;
   if (item.caption) metadata.caption = item.caption;
+  Object.assign(metadata, item.meta ?? {});
   const upload = new tus.Upload(body, {
     endpoint: "/api/v1/uploads",
     chunkSize: chunkSize(),
@@ -295,7 +299,21 @@ async function poll(): Promise<void> {
         await save({ ...item, state: "failed", error: message.failure_detail ?? message.failure_type ?? "" });
     }
   }
-  for (const item of items.filter((i) => i.state === "processing" && i.purpose !== "message")) {
+  const chapters = items.filter((i) => i.state === "processing" && i.purpose === "story_chapter");
+  for (const story of new Set(chapters.map((i) => i.target))) {
+    const { data } = await api.GET("/api/v1/stories/{story_id}/chapters", {
+      params: { path: { story_id: story } },
+    });
+    for (const chapter of data?.chapters ?? []) {
+      const item = items.find((i) => i.assetId && i.assetId === chapter.asset_id);
+      if (!item || item.state !== "processing") continue;
+      if (chapter.state === "ready") await save({ ...item, state: "ready", file: undefined });
+      if (chapter.state === "failed") await save({ ...item, state: "failed", error: "" });
+    }
+  }
+  for (const item of items.filter(
+    (i) => i.state === "processing" && i.purpose !== "message" && i.purpose !== "story_chapter",
+  )) {
     await save({ ...item, state: "ready", file: undefined });
   }
 }

@@ -12,9 +12,15 @@ export interface Target {
   purpose: OutboxItem["purpose"];
   target: string;
   label: string;
+  /** Extra upload metadata, read when recording starts (a chapter's title and release time). */
+  meta?: () => Record<string, string>;
 }
 
 const MAX_MS = 2 * 3600 * 1000;
+/** A hold shorter than this was a tap, not a note: nothing is sent (as WeChat does). */
+export const MIN_HOLD_MS = 1000;
+/** Sliding the finger this far up from the button while holding cancels the note. */
+const CANCEL_SLIDE_PX = 60;
 
 export function useRecorder(target: Target) {
   const [, redraw] = useState(0);
@@ -38,22 +44,38 @@ export function useRecorder(target: Target) {
     };
   }, []);
 
-  async function start(): Promise<void> {
+  // A hold released before the microphone opened must wait for it, or the mic stays on.
+  const starting = useRef<Promise<void>>(Promise.resolve());
+
+  function start(): Promise<void> {
     setError(null);
     const r = new Recorder(update);
     recorder.current = r;
-    await beginRecording({ id: r.id, purpose: target.purpose, target: target.target, label: target.label, source: "recording", mime: "", size: 0 });
-    try {
-      await r.start();
-    } catch {
-      await discard(r.id);
-      recorder.current = null;
-      setError(t("recorder.noMic"));
-      update();
-    }
+    starting.current = (async () => {
+      await beginRecording({
+        id: r.id,
+        purpose: target.purpose,
+        target: target.target,
+        label: target.label,
+        meta: target.meta?.(),
+        source: "recording",
+        mime: "",
+        size: 0,
+      });
+      try {
+        await r.start();
+      } catch {
+        await discard(r.id);
+        if (recorder.current === r) recorder.current = null;
+        setError(t("recorder.noMic"));
+        update();
+      }
+    })();
+    return starting.current;
   }
 
   async function stop(send: boolean): Promise<void> {
+    await starting.current;
     const r = recorder.current;
     if (!r) return;
     const done = await r.stop();
@@ -74,6 +96,7 @@ export function useRecorder(target: Target) {
   }
 
   async function drop(): Promise<void> {
+    await starting.current;
     const r = recorder.current;
     if (!r) return;
     await r.discard();
@@ -85,11 +108,27 @@ export function useRecorder(target: Target) {
   return { recorder: recorder.current, error, start, stop, sendStopped, drop };
 }
 
-export function RecorderPanel(props: { target: Target }) {
+export function RecorderPanel(props: { target: Target; hold?: boolean; long?: string }) {
   const rec = useRecorder(props.target);
   const r = rec.recorder;
   const [listenUrl, setListenUrl] = useState<string | null>(null);
   const [holding, setHolding] = useState(false);
+  const [cancelling, setCancelling] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
+  const holdFrom = useRef({ y: 0, at: 0 });
+
+  function endHold(cancel: boolean): void {
+    setHolding(false);
+    setCancelling(false);
+    const short = performance.now() - holdFrom.current.at < MIN_HOLD_MS;
+    if (cancel || short) {
+      setNote(cancel ? t("recorder.cancelled") : t("recorder.tooShort"));
+      void rec.drop();
+    } else {
+      setNote(null);
+      void rec.stop(true);
+    }
+  }
 
   async function listenBack(): Promise<void> {
     if (!r) return;
@@ -97,39 +136,55 @@ export function RecorderPanel(props: { target: Target }) {
     setListenUrl(URL.createObjectURL(blob));
   }
 
-  if (!r || r.state === "idle") {
+  const holdButton = (
+    <button
+      type="button"
+      class={holding ? (cancelling ? "hold active cancel" : "hold active") : "hold"}
+      data-testid="hold-to-talk"
+      data-state={holding ? (cancelling ? "cancelling" : "holding") : "idle"}
+      onPointerDown={(e) => {
+        (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+        holdFrom.current = { y: e.clientY, at: performance.now() };
+        setHolding(true);
+        setCancelling(false);
+        setNote(null);
+        void rec.start();
+      }}
+      onPointerMove={(e) => {
+        if (holding) setCancelling(holdFrom.current.y - e.clientY > CANCEL_SLIDE_PX);
+      }}
+      onPointerUp={() => {
+        if (holding) endHold(cancelling);
+      }}
+      onPointerCancel={() => {
+        if (holding) endHold(true);
+      }}
+      // A long press must not open the phone's context menu or select text.
+      onContextMenu={(e) => e.preventDefault()}
+    >
+      {holding ? (cancelling ? t("recorder.releaseCancel") : t("recorder.release")) : t("recorder.hold")}
+    </button>
+  );
+  // One layout while idle and while holding, the button always first: re-creating it
+  // mid-hold would lose the pointer capture and the release would never arrive.
+  if (!r || r.state === "idle" || holding) {
     return (
       <div class="card">
-        <button
-          type="button"
-          class={holding ? "hold active" : "hold"}
-          data-testid="hold-to-talk"
-          onPointerDown={(e) => {
-            (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-            setHolding(true);
-            void rec.start();
-          }}
-          onPointerUp={() => {
-            setHolding(false);
-            void rec.stop(true);
-          }}
-          onPointerCancel={() => {
-            setHolding(false);
-            void rec.drop();
-          }}
-        >
-          {holding ? t("recorder.release") : t("recorder.hold")}
-        </button>
-        <p class="row">
-          <button type="button" class="secondary" data-testid="record-long" onClick={() => void rec.start()}>
-            ● {t("recorder.long")}
-          </button>
-        </p>
+        {props.hold === false ? null : holdButton}
+        {holding && r ? <p class="timer" role="timer" aria-live="off">{formatDuration(r.elapsedMs)}</p> : null}
+        {holding ? <p class="muted" data-testid="hold-hint">{cancelling ? t("recorder.releaseCancel") : t("recorder.slideCancel")}</p> : null}
+        {note && !holding ? <p class="muted" role="status" data-testid="hold-note">{note}</p> : null}
+        {holding ? null : (
+          <p class="row">
+            <button type="button" class="secondary" data-testid="record-long" onClick={() => void rec.start()}>
+              ● {props.long ?? t("recorder.long")}
+            </button>
+          </p>
+        )}
         {rec.error ? <p class="error" role="alert">{rec.error}</p> : null}
       </div>
     );
   }
-  if (holding) return <div class="card"><p class="timer">{formatDuration(r.elapsedMs)}</p></div>;
   return (
     <div class="card" data-testid="recorder" data-state={r.state}>
       <p class="timer" role="timer" aria-live="off" data-testid="elapsed">{formatDuration(r.elapsedMs)}</p>

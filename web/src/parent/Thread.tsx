@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Schemas, api, call } from "../lib/api/client";
 import { formatDuration, formatTime, lang, t } from "../lib/i18n";
 import { Player } from "../lib/Player";
-import type { Params } from "../lib/router";
+import { Link, type Params } from "../lib/router";
 import { currentUser } from "../lib/session";
 import { NotFound, Page, Spinner } from "../lib/ui";
 import { addFile } from "../lib/uploads";
@@ -130,6 +130,9 @@ export function ThreadView(props: { childId: string }) {
   return (
     <Page title={thread.child_name} back="/parent">
       {quiet ? <p class="card" role="note">{t("thread.quiet", { name: thread.child_name })}</p> : null}
+      <p>
+        <Link href={`/parent/child/${props.childId}/stories`} data-testid="stories-link">🌙 {t("stories.parent.link")}</Link>
+      </p>
       <ul class="list" aria-label={t("thread.messages")}>
         {messages.length === 0 ? <li class="muted">{t("thread.empty")}</li> : null}
         {messages.map((m) => (

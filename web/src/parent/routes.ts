@@ -20,4 +20,6 @@ export const routes: Route[] = [
   { path: "/parent/register", load: () => account().then((m) => m.Register) },
   { path: "/parent/join", load: signedIn(() => screens().then((m) => m.Join)) },
   { path: "/parent/child/:childId", load: signedIn(() => import("./Thread").then((m) => m.Thread)) },
+  { path: "/parent/child/:childId/stories", load: signedIn(() => import("./Stories").then((m) => m.ChildStories)) },
+  { path: "/parent/stories/:storyId", load: signedIn(() => import("./Stories").then((m) => m.StoryPage)) },
 ];

@@ -1,7 +1,8 @@
 /**
  * One case: the child's request (text and recording), the conversation with
  * the held-for-review state visible, a reply by text or voice, and closing
- * with the risk assessment the server requires for high and critical cases.
+ * with the risk assessment the server requires for high and critical cases;
+ * the child's earlier cases with the same psychologist, and referrals.
  */
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, ApiError, api, call } from "../../lib/api/client";
@@ -13,7 +14,9 @@ import { Recording } from "../../lib/Recording";
 import { ErrorNote } from "../../lib/ui";
 import { RecorderPanel } from "../../parent/Recorder";
 import { Shell } from "../Shell";
+import { Earlier } from "./Earlier";
 import { urgencyLabel } from "./Queue";
+import { Referral } from "./Referral";
 
 type RequestPublic = Schemas["RequestPublic"];
 type MessagePublic = Schemas["voicebridge__help__schemas__MessagePublic"];
@@ -169,6 +172,7 @@ export function Case(props: { params: Params }) {
               <Recording path={`/api/v1/help/requests/${request.id}/audio`} label={t("console.audio.request")} />
             ) : null}
           </section>
+          <Earlier requestId={request.id} holder={request.psychologist_id} />
           <section aria-labelledby="conv-h">
             <h2 id="conv-h">{t("console.case.conversation")}</h2>
             <ul class="list">
@@ -180,10 +184,14 @@ export function Case(props: { params: Params }) {
           {request.state === "assigned" ? (
             <>
               <Reply request={request} onSent={() => void refresh()} />
+              <Referral requestId={request.id} open />
               <Close request={request} onClosed={() => void refresh()} />
             </>
           ) : (
-            <p class="muted">{t(`console.state.${request.state}` as "console.state.closed")}</p>
+            <>
+              <p class="muted">{t(`console.state.${request.state}` as "console.state.closed")}</p>
+              {request.state === "closed" ? <Referral requestId={request.id} open={false} /> : null}
+            </>
           )}
         </>
       ) : null}

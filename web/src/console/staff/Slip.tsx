@@ -37,7 +37,7 @@ export function Slip() {
   const expires = new Date(slip.expires).toLocaleDateString("zh-CN", { year: "numeric", month: "long", day: "numeric" });
   return (
     <main class="page">
-      <div class="no-print row">
+      <div class="no-print row spread slip-actions">
         <Link href="/console/school">‹ {t("back")}</Link>
         <button type="button" data-testid="print" onClick={() => window.print()}>{t("console.slip.print")}</button>
       </div>

@@ -1,6 +1,7 @@
 /**
- * The supervisor's view: every open request and who holds it, held replies to
- * approve or reject, escalations, the access log, and response-time figures.
+ * The supervisor's view: every open request and who holds it (and moving it),
+ * held replies to approve or reject, referrals that would disclose a child's
+ * identity, escalations, the access log, and response-time figures.
  */
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, ApiError, api, call } from "../../lib/api/client";
@@ -10,14 +11,18 @@ import { ErrorNote } from "../../lib/ui";
 import { BarChart } from "../charts";
 import { urgencyLabel } from "../psychologist/Queue";
 import { Shell } from "../Shell";
+import { AccessLog } from "./AccessLog";
+import { type Load, OpenRequests } from "./OpenRequests";
+import { Referrals } from "./Referrals";
 
 type MessagePublic = Schemas["voicebridge__help__schemas__MessagePublic"];
 type RequestPublic = Schemas["RequestPublic"];
 type EscalationPublic = Schemas["EscalationPublic"];
-type AccessLogEntry = Schemas["AccessLogEntry"];
+type ReferralWaiting = Schemas["ReferralWaiting"];
 interface Figures {
   first_response_seconds?: Record<string, { count: number; median: number | null }>;
   queue?: Record<string, number>;
+  load?: Load[];
 }
 
 function Held(props: { message: MessagePublic; onDone: () => void }) {
@@ -39,7 +44,7 @@ function Held(props: { message: MessagePublic; onDone: () => void }) {
     <li class="card" data-testid="held-message" data-message={props.message.id}>
       <p>{props.message.text}</p>
       <p class="muted">
-        {t("console.held.why")}: {(props.message.held_reasons ?? []).join(", ")} · {formatTime(props.message.created_at)}
+        {t("console.held.why")}: {(props.message.held_reasons ?? []).map(heldReason).join(", ")} · {formatTime(props.message.created_at)}
       </p>
       <div class="row">
         <button type="button" data-testid="approve" onClick={() => void decide(true)}>{t("console.held.approve")}</button>
@@ -50,11 +55,19 @@ function Held(props: { message: MessagePublic; onDone: () => void }) {
   );
 }
 
+/** What the contact filter found, in words ("phone" -> "a phone number"); an unknown kind as it is. */
+function heldReason(kind: string): string {
+  const key = `console.held.reason.${kind}` as "console.held.reason.phone";
+  const text = t(key);
+  return text === key ? kind : text;
+}
+
 export function Supervisor() {
   const [held, setHeld] = useState<MessagePublic[]>([]);
   const [open, setOpen] = useState<RequestPublic[]>([]);
   const [escalations, setEscalations] = useState<EscalationPublic[]>([]);
-  const [log, setLog] = useState<AccessLogEntry[]>([]);
+  const [referrals, setReferrals] = useState<ReferralWaiting[]>([]);
+  const [refreshed, setRefreshed] = useState(0);
   const [figures, setFigures] = useState<Figures>({});
   const [denied, setDenied] = useState(false);
 
@@ -65,16 +78,17 @@ export function Supervisor() {
       return;
     }
     setHeld(h.data ?? []);
-    const [o, e, l, f] = await Promise.all([
+    const [o, e, r, f] = await Promise.all([
       api.GET("/api/v1/help/requests"),
       api.GET("/api/v1/help/escalations"),
-      api.GET("/api/v1/help/access-log", { params: { query: { limit: 20 } } }),
+      api.GET("/api/v1/help/referrals"),
       api.GET("/api/v1/help/figures"),
     ]);
     setOpen(o.data ?? []);
     setEscalations(e.data ?? []);
-    setLog(l.data?.items ?? []);
+    setReferrals(r.data ?? []);
     setFigures((f.data ?? {}) as Figures);
+    setRefreshed((n) => n + 1);
   }
   useEffect(() => {
     void refresh();
@@ -82,6 +96,8 @@ export function Supervisor() {
   useLive(["help.", "case.", "offer."], () => void refresh());
 
   const response = figures.first_response_seconds ?? {};
+  const load = figures.load ?? [];
+  const names = new Map(load.map((p) => [p.psychologist_id, p.display_name]));
   return (
     <Shell title={t("console.supervisor.title")} roles={["psychologist", "admin"]}>
       {denied ? <p class="error" role="alert">{t("console.supervisor.only")}</p> : null}
@@ -95,29 +111,8 @@ export function Supervisor() {
           <p class="muted" data-testid="held-empty">{t("console.held.empty")}</p>
         )}
       </section>
-      <section aria-labelledby="open-h">
-        <h2 id="open-h">{t("console.supervisor.open")}</h2>
-        <table class="grid">
-          <thead>
-            <tr>
-              <th scope="col">{t("console.col.urgency")}</th>
-              <th scope="col">{t("console.col.state")}</th>
-              <th scope="col">{t("console.col.child")}</th>
-              <th scope="col">{t("console.col.since")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {open.map((r) => (
-              <tr key={r.id} data-testid="open-request">
-                <td><span class={`badge badge-${r.urgency}`}>{urgencyLabel(r.urgency)}</span></td>
-                <td>{t(`console.state.${r.state}` as "console.state.closed")}</td>
-                <td>{r.child_name ?? "—"}</td>
-                <td>{formatTime(r.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <Referrals waiting={referrals} onChange={() => void refresh()} />
+      <OpenRequests open={open} load={load} onChange={() => void refresh()} />
       <section aria-labelledby="esc-h">
         <h2 id="esc-h">{t("console.escalations")}</h2>
         <ul class="list">
@@ -140,27 +135,7 @@ export function Supervisor() {
           bars={Object.entries(figures.queue ?? {}).map(([u, n]) => ({ label: urgencyLabel(u), value: n }))}
         />
       </section>
-      <section aria-labelledby="log-h">
-        <h2 id="log-h">{t("console.accessLog")}</h2>
-        <table class="grid">
-          <thead>
-            <tr>
-              <th scope="col">{t("console.col.when")}</th>
-              <th scope="col">{t("console.col.action")}</th>
-              <th scope="col">{t("console.col.request")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {log.map((entry) => (
-              <tr key={entry.id}>
-                <td>{formatTime(entry.at)}</td>
-                <td>{entry.action}</td>
-                <td><code>{entry.request_id.slice(0, 8)}</code></td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <AccessLog open={open} names={names} refreshKey={refreshed} />
     </Shell>
   );
 }

@@ -650,6 +650,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/help/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Referrals Waiting
+         * @description Supervisors: referrals across every case (by default those waiting for a decision).
+         *
+         *     The agency and the psychologist's reason only; the child's identity is shared by
+         *     the decision route, once approved, and logged there.
+         */
+        get: operations["referrals_waiting_api_v1_help_referrals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/help/requests": {
         parameters: {
             query?: never;
@@ -756,6 +779,29 @@ export interface paths {
         put?: never;
         /** Decline */
         post: operations["decline_api_v1_help_requests__request_id__decline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/help/requests/{request_id}/earlier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Earlier Cases
+         * @description The child's earlier cases with this case's psychologist, for continuity.
+         *
+         *     Only those the reader may read (the psychologist who held them, supervisors); each
+         *     one listed leaves an access-log row, like any list of cases.
+         */
+        get: operations["earlier_cases_api_v1_help_requests__request_id__earlier_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1208,7 +1254,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve */
+        /**
+         * Approve
+         * @description Approves a submitted story. A first version is then its narrator's to publish; a
+         *     change to a story published before goes straight back onto the shelves that hold it.
+         */
         post: operations["approve_api_v1_moderation_stories__story_id__approve_post"];
         delete?: never;
         options?: never;
@@ -1824,6 +1874,27 @@ export interface paths {
         patch: operations["update_story_api_v1_stories__story_id__patch"];
         trace?: never;
     };
+    "/api/v1/stories/{story_id}/chapters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Chapters
+         * @description Every chapter of the narrator's story: processing, ready or failed, its release
+         *     time, and (a private story) which of their children heard it.
+         */
+        get: operations["list_chapters_api_v1_stories__story_id__chapters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stories/{story_id}/chapters/{chapter_id}/audio": {
         parameters: {
             query?: never;
@@ -1851,6 +1922,27 @@ export interface paths {
         get?: never;
         /** Record Progress */
         put: operations["record_progress_api_v1_stories__story_id__chapters__chapter_id__progress_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stories/{story_id}/chapters/{chapter_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Schedule Chapter
+         * @description When a private story's chapter reaches the children: a time on the school's clock
+         *     (the child's bedtime), or null for at once. Before it, children do not see it.
+         */
+        put: operations["schedule_chapter_api_v1_stories__story_id__chapters__chapter_id__release_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2453,6 +2545,25 @@ export interface components {
          * @enum {string}
          */
         Category: "lonely" | "family" | "school" | "bullying" | "body_health" | "other";
+        /**
+         * ChapterListener
+         * @description How far one child of the audience has listened to a chapter.
+         */
+        ChapterListener: {
+            /**
+             * Child Id
+             * Format: uuid
+             */
+            child_id: string;
+            /** Finished */
+            finished: boolean;
+            /** Given Name */
+            given_name: string;
+            /** Heard Ms */
+            heard_ms: number;
+            /** Position Ms */
+            position_ms: number;
+        };
         /** ChapterPublic */
         ChapterPublic: {
             /** Duration Ms */
@@ -2466,6 +2577,45 @@ export interface components {
             number: number;
             /** Peaks */
             peaks: number[];
+            /** Title */
+            title: string;
+        };
+        /** ChapterRelease */
+        ChapterRelease: {
+            /**
+             * Release At Local
+             * @description Local time in the child's school's timezone, no offset; null: at once
+             */
+            release_at_local: string | null;
+        };
+        /**
+         * ChapterState
+         * @enum {string}
+         */
+        ChapterState: "processing" | "ready" | "failed";
+        /** ChapterStatus */
+        ChapterStatus: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Listeners */
+            listeners: components["schemas"]["ChapterListener"][];
+            /** Number */
+            number: number;
+            /** Release At */
+            release_at: string | null;
+            /** Released */
+            released: boolean;
+            state: components["schemas"]["ChapterState"];
             /** Title */
             title: string;
         };
@@ -2718,6 +2868,37 @@ export interface components {
         Duty: {
             /** On Duty */
             on_duty: boolean;
+        };
+        /**
+         * EarlierCase
+         * @description An earlier case of the same child with the same psychologist (continuity).
+         *
+         *     The psychologist's own record of it, not the child's words: those stay behind the
+         *     case's own routes, which log each read.
+         */
+        EarlierCase: {
+            category: components["schemas"]["Category"];
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Follow Up On */
+            follow_up_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Outcome Notes */
+            outcome_notes: string | null;
+            peak_urgency: components["schemas"]["Urgency"] | null;
+            /** Safety Plan */
+            safety_plan: string | null;
+            state: components["schemas"]["RequestState"];
+            urgency: components["schemas"]["Urgency"];
         };
         /** EraseAccount */
         EraseAccount: {
@@ -3665,6 +3846,42 @@ export interface components {
          * @enum {string}
          */
         ReferralState: "pending" | "approved" | "rejected";
+        /**
+         * ReferralWaiting
+         * @description A referral in the supervisors' list: the case's urgency and who asked.
+         */
+        ReferralWaiting: {
+            /** Agency */
+            agency: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decision Reason */
+            decision_reason: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Identity */
+            identity?: {
+                [key: string]: unknown;
+            } | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            request_state: components["schemas"]["RequestState"];
+            /** Requested By Name */
+            requested_by_name?: string | null;
+            state: components["schemas"]["ReferralState"];
+            urgency: components["schemas"]["Urgency"];
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -4077,6 +4294,23 @@ export interface components {
          * @enum {string}
          */
         StaffRole: "admin" | "teacher" | "counsellor";
+        /**
+         * StoryChapters
+         * @description A narrator's view of every chapter, processing ones too, on the school's clock.
+         */
+        StoryChapters: {
+            /** Chapters */
+            chapters: components["schemas"]["ChapterStatus"][];
+            /** Listening Hours */
+            listening_hours: components["schemas"]["ListeningWindow"][];
+            /**
+             * Story Id
+             * Format: uuid
+             */
+            story_id: string;
+            /** Timezone */
+            timezone: string;
+        };
         /** StoryCreate */
         StoryCreate: {
             /**
@@ -4126,6 +4360,11 @@ export interface components {
             available_from: string | null;
             /** Chapters */
             chapters: components["schemas"]["ChapterPublic"][];
+            /**
+             * Child Ids
+             * @description A private story's children; shown to its narrator only
+             */
+            child_ids?: string[];
             /** Description */
             description: string;
             /**
@@ -7600,6 +7839,73 @@ export interface operations {
             };
         };
     };
+    referrals_waiting_api_v1_help_referrals_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["ReferralState"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralWaiting"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_requests_api_v1_help_requests_get: {
         parameters: {
             query?: never;
@@ -8203,6 +8509,82 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    earlier_cases_api_v1_help_requests__request_id__earlier_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EarlierCase"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14506,6 +14888,82 @@ export interface operations {
             };
         };
     };
+    list_chapters_api_v1_stories__story_id__chapters_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                story_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoryChapters"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     play_chapter_api_v1_stories__story_id__chapters__chapter_id__audio_get: {
         parameters: {
             query?: never;
@@ -14606,6 +15064,105 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["voicebridge__stories__schemas__ProgressPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    schedule_chapter_api_v1_stories__story_id__chapters__chapter_id__release_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                story_id: string;
+                chapter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChapterRelease"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChapterStatus"];
                 };
             };
             /** @description Bad Request */
