@@ -119,6 +119,19 @@ def _body(path: str, body: Any) -> Any:
 R = "/api/v1/help/requests/{request_id}"
 U = "/api/v1/help/requests/{request}"
 
+
+def _holder_only(method: str, suffix: str, build: Any, setup: Any) -> Case:
+    """A route on one case that only the psychologist holding it reaches; a child gets 403."""
+    return Case(
+        method,
+        R + suffix,
+        build,
+        {"psychologist"},
+        setup=setup,
+        expect={**hidden("psychologist"), "child": 403},
+    )
+
+
 register(Case("GET", "/api/v1/help/options", lambda w: Req(url="/api/v1/help/options"), SIGNED_IN))
 register(
     Case(
@@ -179,54 +192,25 @@ register(
         expect=hidden(),
     )
 )
+register(_holder_only("PUT", "/urgency", _body(U + "/urgency", {"urgency": "high"}), _case_with_w))
 register(
-    Case(
-        "PUT",
-        R + "/urgency",
-        _body(U + "/urgency", {"urgency": "high"}),
-        {"psychologist"},
-        setup=_case_with_w,
-        expect={**hidden("psychologist"), "child": 403},
-    )
+    _holder_only("POST", "/close", _body(U + "/close", {"outcome_notes": "talked"}), _case_with_w)
 )
 register(
-    Case(
+    _holder_only(
         "POST",
-        R + "/close",
-        _body(U + "/close", {"outcome_notes": "talked"}),
-        {"psychologist"},
-        setup=_case_with_w,
-        expect={**hidden("psychologist"), "child": 403},
-    )
-)
-register(
-    Case(
-        "POST",
-        R + "/referrals",
+        "/referrals",
         _body(U + "/referrals", {"agency": "county hospital", "reason": "needs a doctor"}),
-        {"psychologist"},
-        setup=_case_with_w,
-        expect={**hidden("psychologist"), "child": 403},
+        _case_with_w,
     )
 )
+register(_holder_only("GET", "/referrals", _url(U + "/referrals"), _case_with_w))
 register(
-    Case(
-        "GET",
-        R + "/referrals",
-        _url(U + "/referrals"),
-        {"psychologist"},
-        setup=_case_with_w,
-        expect={**hidden("psychologist"), "child": 403},
-    )
-)
-register(
-    Case(
+    _holder_only(
         "POST",
-        R + "/referrals/{referral_id}/decision",
+        "/referrals/{referral_id}/decision",
         _body(U + "/referrals/{referral}/decision", {"approve": True, "reason": "life at risk"}),
-        {"psychologist"},
-        setup=_referral,
-        expect={**hidden("psychologist"), "child": 403},
+        _referral,
     )
 )
 register(
@@ -356,26 +340,8 @@ register(
         expect=hidden("psychologist"),
     )
 )
-register(
-    Case(
-        "GET",
-        R + "/urgency",
-        _url(U + "/urgency"),
-        {"psychologist"},
-        setup=_case_with_w,
-        expect={**hidden("psychologist"), "child": 403},
-    )
-)
-register(
-    Case(
-        "POST",
-        R + "/hand-back",
-        _url(U + "/hand-back"),
-        {"psychologist"},
-        setup=_case_with_w,
-        expect={**hidden("psychologist"), "child": 403},
-    )
-)
+register(_holder_only("GET", "/urgency", _url(U + "/urgency"), _case_with_w))
+register(_holder_only("POST", "/hand-back", _url(U + "/hand-back"), _case_with_w))
 register(
     Case(
         "POST",
