@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -124,3 +125,53 @@ def test_api_processes_leave_maintenance_to_workers_in_production(
     ensure_periodic(committed_engine)
     with Session(committed_engine) as session:
         assert {job.kind for job in session.exec(select(Job)).all()} == set(PERIODIC)
+
+
+def test_a_long_job_keeps_its_lease_while_it_runs_and_loses_it_when_its_holder_stops(
+    own_engine: Engine, tmp_path: Path
+) -> None:
+    """A two-hour recording's transcode outlasts any fixed lease: the running worker
+    renews it, so a second worker does not start the same job; once the holder is gone
+    (here: its renewals stop with the job), the lease runs out and the job is free."""
+    fake = clock._source
+    assert isinstance(fake, FakeClock)
+    lease = timedelta(seconds=0.3)
+    other = Worker(
+        JobContext(own_engine, make_settings(tmp_path), None, "w2"),
+        lease=lease,
+        kinds=["test.slow"],
+    )
+    seen: list[object] = []
+
+    def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
+        # Longer than the lease, in the clock the lease is measured by.
+        fake.advance(seconds=5)
+        time.sleep(0.6)  # the holder's renewals run meanwhile (every 0.1 s)
+        seen.append(service.claim(own_engine, "w2", lease, ["test.slow"]))
+
+    job_handler("test.slow")(slow)
+    try:
+        with Session(own_engine) as session:
+            service.enqueue(session, "test.slow", {})
+            session.commit()
+        holder = Worker(
+            JobContext(own_engine, make_settings(tmp_path), None, "w1"),
+            lease=lease,
+            kinds=["test.slow"],
+        )
+        assert holder.run_once()
+        assert seen == [None], "a second worker took a job whose holder was still running it"
+        with Session(own_engine) as session:
+            job = session.exec(select(Job)).one()
+            assert (job.state, job.attempts) == (JobState.done, 1)
+        # A holder that stops renewing (it died) loses the job when the lease runs out.
+        with Session(own_engine) as session:
+            service.enqueue(session, "test.slow", {})
+            session.commit()
+        taken = service.claim(own_engine, "w1", lease, ["test.slow"])
+        assert taken is not None
+        assert service.claim(own_engine, "w2", lease, ["test.slow"]) is None
+        fake.advance(seconds=1)
+        assert other.run_once(), "the lease of a holder that stopped renewing never ran out"
+    finally:
+        HANDLERS.pop("test.slow", None)

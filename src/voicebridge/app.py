@@ -159,5 +159,5 @@ def create_app(
     install_openapi(app)
     app.include_router(ops_router)
     app.include_router(api_router())
-    install_webapp(app)
+    install_webapp(app, store=app.state.store)
     return app

@@ -115,6 +115,8 @@ def _print_demo(settings: Settings, base: str | None = None) -> None:
 
     engine = engine_for(settings.db, settings.database_url)
     store = make_store(settings.storage)
+    # The demo writes recordings before the server starts: an S3 bucket must exist first.
+    store.ensure_ready()
     try:
         world = seed(engine, store, settings)
     finally:

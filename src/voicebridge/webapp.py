@@ -9,48 +9,79 @@ API, the documentation and the operations endpoints never do.
 
 The Content-Security-Policy allows only this origin: no inline script, no
 eval, no third-party host (the app ships everything it uses), blob: media for
-listening back to a recording that is still on the phone.
+listening back to a recording that is still on the phone, and the object
+store's own host when it is S3: playback answers with a presigned redirect
+there (the bucket's CORS must allow the app's origin; SeaweedFS does by default).
 """
 
 from __future__ import annotations
 
 import gzip
 import mimetypes
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Response
 from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from voicebridge.storage.base import ObjectStore
+
 DIST = Path(__file__).parent / "web_dist"
 CLIENT_ROOTS = ("parent", "kiosk", "console")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "connect-src 'self'",
-        "worker-src 'self'",
-        "manifest-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+
+def csp(audio_origins: Sequence[str] = ()) -> str:
+    """The policy; ``audio_origins`` is the object store a playback redirect leads to
+    (an S3 store answers ``/audio`` with a presigned URL on its own host, which the
+    app fetches and plays), and nothing else is ever added."""
+    extra = "".join(f" {origin}" for origin in audio_origins)
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            f"media-src 'self' blob:{extra}",
+            f"connect-src 'self'{extra}",
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    # The recorder needs the microphone on this origin; nothing else does.
-    "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
-}
+
+
+def security_headers(audio_origins: Sequence[str] = ()) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": csp(audio_origins),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        # The recorder needs the microphone on this origin; nothing else does.
+        "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
+    }
+
+
+CSP = csp()
+SECURITY_HEADERS = security_headers()
+
+
+def store_origin(store: ObjectStore) -> str | None:
+    """Where the store's presigned playback URLs point (scheme://host[:port]), if anywhere."""
+    url = store.presigned_get_url("playable/origin-probe.opus", 60)
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
 # Files at the root of the build that must not be cached for long.
 _ROOT_FILES = ("sw.js", "manifest.webmanifest", "icon.svg", "icon-192.png", "icon-512.png")
 
@@ -98,10 +129,12 @@ def built(dist: Path = DIST) -> bool:
     return (dist / "index.html").is_file()
 
 
-def install(app: FastAPI, dist: Path = DIST) -> None:
+def install(app: FastAPI, dist: Path = DIST, store: ObjectStore | None = None) -> None:
     """Serve the app when it was built; without it the API works alone."""
     if not built(dist):
         return
+    origin = store_origin(store) if store is not None else None
+    headers = security_headers([origin] if origin else [])
     precompress(dist / "assets")
     app.mount("/assets", _HashedAssets(directory=dist / "assets", check_dir=False), name="assets")
 
@@ -109,7 +142,7 @@ def install(app: FastAPI, dist: Path = DIST) -> None:
         return FileResponse(
             dist / "index.html",
             media_type="text/html; charset=utf-8",
-            headers={"Cache-Control": REVALIDATE, **SECURITY_HEADERS},
+            headers={"Cache-Control": REVALIDATE, **headers},
         )
 
     for name in _ROOT_FILES:

@@ -146,3 +146,40 @@ def test_chapter_waits_for_bedtime_then_parent_sees_it_heard(
     )
     assert now.json()["release_at"] is None
     assert now.json()["released"] is True
+
+
+def test_progress_a_frame_past_the_end_counts_as_the_end(
+    session: Session, factory: Factory, client: TestClient, app: FastAPI, tmp_path: Path
+) -> None:
+    """A browser reports its own end of the audio, a little past the server's duration."""
+    school = factory.school()
+    child = factory.child(school)
+    guardian, _ = factory.guardian_of(child)
+    child_user = session.get(User, child.id)
+    assert child_user is not None
+    parent, kid = factory.headers(guardian), factory.headers(child_user)
+    session.commit()
+    story_id = client.post(
+        "/api/v1/stories",
+        json={"visibility": "private", "title": "Sun", "child_ids": [str(child.id)]},
+        headers=parent,
+    ).json()["id"]
+    chapter = ingest_file(
+        session,
+        app.state.store,
+        app.state.settings.audio,
+        guardian,
+        make_recording(tmp_path / "one.wav", "wav", 1.0),
+        {"story_id": story_id},
+    )
+    session.commit()
+    duration = client.get(f"/api/v1/stories/{story_id}", headers=kid).json()["chapters"][0][
+        "duration_ms"
+    ]
+    url = f"/api/v1/stories/{story_id}/chapters/{chapter.id}/progress"
+    past = duration + 40
+    done = client.put(url, json={"position_ms": past, "heard": [[0, past]]}, headers=kid)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"chapter_id": str(chapter.id), "position_ms": duration, "finished": True}
+    far = client.put(url, json={"position_ms": duration + 60_000}, headers=kid)
+    assert far.status_code == 422

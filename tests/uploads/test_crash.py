@@ -109,6 +109,19 @@ def _api(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen
     raise RuntimeError("API did not start")
 
 
+def _until_counted(engine: Engine, upload_id: uuid.UUID, offset: int) -> None:
+    """Until the API has fsync'd and counted ``offset`` bytes of the upload."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            upload = session.get(Upload, upload_id)
+            assert upload is not None
+            if upload.offset >= offset:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"the API never counted {offset} bytes of the upload")
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
@@ -146,6 +159,9 @@ def test_sigkill_mid_upload_and_mid_transcode(
         nonlocal sent
         for start in range(0, len(data), 256 * 1024):
             if sent >= 3 * PART + 700_000:
+                # What we sent may still sit in socket buffers of a server slowed by a
+                # busy machine: kill it mid-stream once it has counted a part's worth.
+                _until_counted(pg_engine, uuid.UUID(path.rsplit("/", 1)[1]), PART)
                 _kill(api)
             chunk = data[start : start + 256 * 1024]
             sent += len(chunk)

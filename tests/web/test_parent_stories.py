@@ -6,15 +6,22 @@ every new screen is checked with axe-core.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.web.browser import Demo
+import httpx
+import pytest
+
+from tests.web.browser import Demo, start_demo
+from tests.web.conftest import PHONE
 from tests.web.conftest import axe_check as a11y
-from tests.web.test_journeys import kiosk_sign_in, parent_token, play_to_the_end, sign_in_parent
+from tests.web.test_journeys import kiosk_sign_in, parent_token, sign_in_parent
 
 PARENT = "+8613800138000"  # the demo's Li Qiang, father of Xiaoming
+PLAYING_NOW = "() => [...document.querySelectorAll('audio')].some(a => a.currentTime > 0.3)"
 
 
 def _shelf_has(kiosk: Any, title: str) -> bool:
@@ -87,7 +94,9 @@ def test_parent_tells_a_bedtime_story_released_at_bedtime_and_sees_it_heard(
     kiosk.locator("[data-testid=family-story]", has_text=title).click()
     kiosk.wait_for_selector("[data-testid=chapter] [data-testid=play]")
     a11y(kiosk, "child family story")
-    play_to_the_end(kiosk, kiosk.locator("[data-testid=chapter] [data-testid=play]").first)
+    # At normal speed: a few seconds, heard from start to end like a child would.
+    kiosk.click("[data-testid=chapter] [data-testid=play]")
+    kiosk.wait_for_function("() => document.querySelector('audio')?.ended === true", timeout=60_000)
 
     # The parent sees that the chapter was heard.
     for _ in range(30):
@@ -98,11 +107,13 @@ def test_parent_tells_a_bedtime_story_released_at_bedtime_and_sees_it_heard(
     assert parent.locator("[data-testid=chapter-heard][data-heard=yes]").count() == 1
     assert parent.get_attribute("[data-testid=story-chapter]", "data-released") == "true"
     [status] = demo.json("GET", f"/stories/{story_id}/chapters", token)["chapters"]
-    assert status["listeners"][0]["finished"] is True
+    assert status["listeners"][0]["finished"] is True, status
 
 
 def _hold(page: Any, seconds: float, slide_up: int = 0) -> None:
-    box = page.locator("[data-testid=hold-to-talk]").bounding_box()
+    button = page.locator("[data-testid=hold-to-talk]")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
@@ -143,3 +154,56 @@ def test_hold_to_talk_sends_on_release_and_slide_up_cancels(demo: Demo, phone: A
     assert page.locator(outbox).count() == sent
     # Neither left a recorder running.
     assert page.locator("[data-testid=recorder]").count() == 0
+
+
+def test_audio_served_from_s3_plays_through_the_presigned_redirect(
+    seaweed: Any, browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the SeaweedFS store, /audio answers 307 to a presigned URL on the store's host:
+    the page's CSP lets the app fetch it, the store's CORS answer lets it read it."""
+    bucket = "vb-web-" + uuid.uuid4().hex[:8]
+    for name, value in {
+        "VOICEBRIDGE_STORAGE__BACKEND": "s3",
+        "VOICEBRIDGE_STORAGE__ENDPOINT_URL": seaweed.endpoint_url,
+        "VOICEBRIDGE_STORAGE__ACCESS_KEY_ID": seaweed.access_key_id,
+        "VOICEBRIDGE_STORAGE__SECRET_ACCESS_KEY": seaweed.secret_access_key,
+        "VOICEBRIDGE_STORAGE__BUCKET": bucket,
+    }.items():
+        monkeypatch.setenv(name, value)
+    server = start_demo(tmp_path / "data")
+    try:
+        shell = httpx.get(f"{server.base}/parent", timeout=30)
+        csp = shell.headers["content-security-policy"]
+        assert f"connect-src 'self' {seaweed.endpoint_url}" in csp
+        assert f"media-src 'self' blob: {seaweed.endpoint_url}" in csp
+
+        context = browser.new_context(base_url=server.base, **PHONE)  # the app's own CSP
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        redirects: list[str] = []
+        page.on(
+            "response",
+            lambda r: (
+                redirects.append(r.headers.get("location", ""))
+                if r.status == 307 and "/audio" in r.url
+                else None
+            ),
+        )
+        sign_in_parent(page, PARENT)
+        page.goto(f"/parent/child/{server.children['Xiaoming'][0]}")
+        play = page.locator(
+            "[data-testid=their-message] [data-testid=play], "
+            "[data-testid=my-message] [data-testid=play]"
+        ).first
+        play.click()
+        page.wait_for_function(PLAYING_NOW, timeout=30_000)
+        assert redirects, "playback did not redirect to the store"
+        assert redirects[0].startswith(seaweed.endpoint_url), redirects
+        assert not [p for p in problems if "Content Security Policy" in p or "CORS" in p]
+        context.close()
+    finally:
+        assert server.process is not None
+        server.process.terminate()
+        server.process.wait(30)

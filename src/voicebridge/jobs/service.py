@@ -122,6 +122,28 @@ def claim(engine: Engine, worker_id: str, lease: timedelta, kinds: list[str]) ->
         return job
 
 
+def renew(engine: Engine, job: Job, worker_id: str, lease: timedelta) -> bool:
+    """Extends the lease of a job still being run by its holder; False once it is lost.
+
+    A transcode of a two-hour recording can outlast any fixed lease; renewing it while
+    the holder is alive keeps a second worker from running the job again, and a holder
+    that dies stops renewing, so its job is taken over when the lease runs out.
+    """
+    with Session(engine) as session:
+        result = session.exec(
+            update(Job)
+            .where(
+                col(Job.id) == job.id,
+                col(Job.locked_by) == worker_id,
+                col(Job.attempts) == job.attempts,
+                col(Job.state) == JobState.running,
+            )
+            .values(locked_until=clock.now() + lease)
+        )
+        session.commit()
+        return bool(result.rowcount == 1)
+
+
 def _finish(engine: Engine, job: Job, worker_id: str, **values: Any) -> None:
     with Session(engine) as session:
         # Only the lease holder may finish; a worker whose lease ran out lost the job.

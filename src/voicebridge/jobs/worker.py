@@ -22,6 +22,7 @@ from voicebridge.jobs.registry import (
     HANDLERS,
     PARALLEL,
     PERIODIC,
+    Handler,
     JobContext,
     PermanentJobError,
     Reschedule,
@@ -132,9 +133,32 @@ class Worker:
                 self._threads.discard(threading.current_thread())
             self._slots.release()
 
+    def _renew_lease(self, job: Job, done: threading.Event) -> None:
+        """Keeps the job's lease while its handler runs, renewing at a third of it."""
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while not done.wait(every):
+            try:
+                if not service.renew(self.engine, job, self.ctx.worker_id, self.lease):
+                    return
+            except Exception:  # noqa: BLE001 - the next turn tries again; the lease still holds
+                log.warning("could not renew a job's lease", extra={"job": str(job.id)})
+
     def _run(self, job: Job) -> None:
         handler = HANDLERS[job.kind]
         started = time.perf_counter()
+        done = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew_lease, args=(job, done), name="voicebridge-lease", daemon=True
+        )
+        renewer.start()
+        try:
+            self._call(handler, job)
+        finally:
+            done.set()
+            renewer.join()
+        metrics.JOB_SECONDS.labels(job.kind).observe(time.perf_counter() - started)
+
+    def _call(self, handler: Handler, job: Job) -> None:
         try:
             handler(self.ctx, dict(job.payload))
         except Reschedule as later:
@@ -150,7 +174,6 @@ class Worker:
         else:
             service.succeed(self.engine, job, self.ctx.worker_id)
             state = JobState.done
-        metrics.JOB_SECONDS.labels(job.kind).observe(time.perf_counter() - started)
         outcome = {JobState.done: "done", JobState.dead: "dead"}.get(state, "retry")
         metrics.JOBS_FINISHED.labels(job.kind, outcome).inc()
         if job.kind in PERIODIC:

@@ -222,6 +222,9 @@ def story_in_child_boxes(session: Session, child_id: uuid.UUID, story_id: uuid.U
     return session.exec(stmt).first() is not None
 
 
+END_SLACK_MS = 2000
+
+
 def record_progress(
     session: Session,
     child_id: uuid.UUID,
@@ -232,11 +235,16 @@ def record_progress(
     """Progress only grows: a replay from a second tablet never rewinds the furthest point."""
     asset = session.get(AudioAsset, chapter.asset_id)
     duration = asset.duration_ms if asset is not None and asset.duration_ms else 0
-    if position_ms < 0 or position_ms > duration:
+    # A browser's idea of where the audio ends can pass ours by a frame or two (Opus
+    # pre-skip, the last page's granule): a report that far past the end means the end,
+    # as messages' progress treats it. Further out is a wrong report.
+    if position_ms < 0 or position_ms > duration + END_SLACK_MS:
         raise InvalidInput("position_ms is outside the chapter")
     for start, end in heard:
-        if not 0 <= start <= end <= duration:
+        if not 0 <= start <= end <= duration + END_SLACK_MS:
             raise InvalidInput("heard intervals must lie inside the chapter")
+    position_ms = min(position_ms, duration)
+    heard = [(min(start, duration), min(end, duration)) for start, end in heard]
     progress = session.get(ChapterProgress, (child_id, chapter.id))
     if progress is None:
         progress = ChapterProgress(

@@ -49,7 +49,9 @@ function useIdleSignOut(active: boolean): void {
 export function useListening(): Schemas["ListeningHoursStatus"] | null {
   const [status, setStatus] = useState<Schemas["ListeningHoursStatus"] | null>(null);
   useEffect(() => {
-    const load = () => call(api.GET("/api/v1/device/listening-hours")).then(setStatus, () => undefined);
+    // A tablet not set up yet has no device credential: asking would only earn a 401.
+    const load = () =>
+      deviceToken() ? call(api.GET("/api/v1/device/listening-hours")).then(setStatus, () => undefined) : undefined;
     void load();
     const timer = window.setInterval(load, 60_000);
     return () => window.clearInterval(timer);

@@ -50,7 +50,9 @@ export function Player(props: PlayerProps) {
     if (!props.report || !el) return;
     tracker.current.close();
     const segments = tracker.current.take();
-    await props.report(tracker.current.playId, Math.round(el.currentTime * 1000), segments).catch(() => undefined);
+    // The browser's end of the audio may pass the server's measured duration by a frame.
+    const position = Math.min(Math.round(el.currentTime * 1000), props.durationMs || Number.MAX_SAFE_INTEGER);
+    await props.report(tracker.current.playId, position, segments).catch(() => undefined);
   }
 
   useEffect(() => {
@@ -147,7 +149,8 @@ export function Player(props: PlayerProps) {
         onEnded={() => {
           setPlaying(false);
           const end = duration;
-          tracker.current.tick(end, true);
+          // At the rate it played: a fast listen's last timeupdate is far from the end.
+          tracker.current.tick(end, true, audio.current?.playbackRate ?? 1);
           setPosition(end);
           void flush().then(() => props.onEnded?.());
         }}
