@@ -6,12 +6,14 @@ uploads each way, two rounds: long), or ``python bench/upload.py --quick``
 
 The recording is WAV (PCM 16-bit mono 44.1 kHz, about 318 MB an hour): the
 bytes are what is measured, and WAV has the most bytes per minute a phone
-might send. The API runs as its own process (uvicorn, SQLite, S3 store on
-SeaweedFS started as the tests start it, on loopback). Each tus upload is
+might send. The API runs as its own process (one uvicorn worker, SQLite,
+the S3 store on SeaweedFS started as the tests start it, on loopback). Each tus upload is
 one POST and one streaming PATCH of the whole file, as tus-js-client sends
 by default (``--chunk`` splits it into PATCHes of that many MiB). The direct
-upload is boto3's ``upload_file`` with the server's part size, boto3's
-default 10 threads per upload and the service's own client settings (no
+upload is boto3's ``upload_file`` with the server's part size, as many
+threads per upload as the service keeps parts in flight (4; boto3's default
+10 times 16 uploads overran SeaweedFS here with read timeouts; see
+``--direct-threads``) and the service's own client settings (no
 payload signing: over plain http boto3 would otherwise hash every part
 before sending it, which would flatter the ratio). At each concurrency the two alternate, the
 order swapping every round, and the best of the rounds counts (the machine
@@ -42,7 +44,6 @@ from voicebridge.storage.s3 import S3ObjectStore
 
 AIMS = {1: 0.8, 16: 0.9}
 READ = 1024 * 1024
-DIRECT_THREADS = 10
 
 
 def _body(path: Path, start: int, end: int) -> Iterator[bytes]:
@@ -102,6 +103,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per count")
     parser.add_argument("--chunk", type=int, default=0, help="MiB per PATCH (0: one PATCH)")
     parser.add_argument(
+        "--direct-threads",
+        type=int,
+        default=UploadSettings().parts_in_flight,
+        help="boto3 threads per direct upload (default: the service's parts in flight)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="5-minute recordings, one round (a few minutes)"
     )
     args = parser.parse_args()
@@ -125,10 +132,12 @@ def main() -> None:
                 bucket=store.bucket,
                 access_key_id=server.access_key_id,
                 secret_access_key=server.secret_access_key,
-                max_pool_connections=max(counts) * DIRECT_THREADS,
+                max_pool_connections=max(counts) * args.direct_threads,
             ).client
             transfer = TransferConfig(
-                multipart_threshold=part, multipart_chunksize=part, max_concurrency=DIRECT_THREADS
+                multipart_threshold=part,
+                multipart_chunksize=part,
+                max_concurrency=args.direct_threads,
             )
             db_url, headers, secret = database(root)
             env = env_for(
@@ -203,7 +212,7 @@ def main() -> None:
             "part_bytes": part,
             "parts_in_flight": UploadSettings().parts_in_flight,
             "patch_mib": args.chunk or None,
-            "direct_threads_per_upload": DIRECT_THREADS,
+            "direct_threads_per_upload": args.direct_threads,
             "cpus": os.cpu_count(),
             "load_avg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
             "results": results,

@@ -236,6 +236,8 @@ def test_numbers_in_ordinary_messages_pass(text: str) -> None:
         # A negation keeps a critical phrase flagged, at high; a question is not a negation.
         ("我不会自杀的", Urgency.high),
         ("我是不是死了比较好", Urgency.critical),
+        ("没人在乎我想不想死", Urgency.critical),
+        ("i would never kill myself", Urgency.high),
         ("我不想活了", Urgency.critical),
     ],
 )

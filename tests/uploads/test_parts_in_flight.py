@@ -201,8 +201,10 @@ def test_a_refused_part_ends_the_request_cleanly_and_the_upload_resumes(
     assert [p["number"] for p in upload.parts] == [1, 2, 3, 4]
     assert watched.calls.count(2) == 2, "part 2 was not sent again"
     assert spool.pending_parts(settings, upload.id) == []
-    _, stored = _stored(session, store, upload)
+    asset, stored = _stored(session, store, upload)
     assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
+    # The digest went on across the refused request (same process) and is the right one.
+    assert asset.original_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_after_a_crash_parts_are_kept_up_to_the_first_gap(

@@ -7,17 +7,18 @@ buffers however long the recording is.
 The work is C (the decoder, the filter graph that resamples, downmixes and
 measures EBU R128 loudness and cuts 200 ms blocks, libopus); Python touches
 each decoded packet once and each 200 ms block once, with numpy over the
-whole block. Measured on a 10-minute phone recording it takes the CPU time
-the ffmpeg command line takes for the same work (5.2-5.6 s against 5.6 s).
-Several recordings at once are the worker's business (``pool.py``: one
-process per recording).
+whole block. Two stages run in two threads: *levels* (demux, decode, the
+filter graph) and *encode* (the ``Leveller``'s gain and limiter, the waveform
+``Peaks``, libopus, the Ogg muxer). PyAV 18 releases the GIL inside the codec
+and filter calls, so the stages overlap: on a 10-minute phone recording the
+two threads took 27 s and 59 s of wall time where one took 62 s and 102 s
+(same CPU time, 5.5-5.8 s; a loaded 2-core machine), and the CPU time is the
+ffmpeg command line's for the same work (5.6 s). Several recordings at once
+are the worker's business (``pool.py``: one process per recording).
 
-Tried and dropped: the encode stage (gain, waveform, libopus) in a forked
-process fed 200 ms blocks through a pipe, so that one recording keeps two
-cores busy. It cost 5-20% more CPU (copies and wake-ups per block) and on a
-loaded 2-core machine finished no sooner; threads would not help either,
-as the Python between the C calls holds the GIL (a decode thread made a
-10-minute transcode 15% slower).
+Tried and dropped: the encode stage in a forked process fed through a pipe.
+It cost 5-20% more CPU (copies and wake-ups per block) than the thread and
+finished no sooner.
 
 The output is written to a hidden sibling file and renamed into place only
 after every check passed, so a failure never leaves a ``dst`` behind.
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,6 +63,8 @@ MIN_SKIPPED_TOLERATED = 20
 # compares the quality.
 COMPRESSION_LEVEL = 5
 APPLICATION = "audio"
+# Blocks (200 ms each) the levels stage may run ahead of the encoder.
+QUEUE_BLOCKS = 16
 # The resampler holds back a few dozen samples; a block is pulled once this many
 # more than a block have gone in, so most decoded frames need no pull at all.
 PULL_SLACK = 256
@@ -119,7 +124,7 @@ def transcode(
             settings = _EncodeSettings(
                 part, bitrate, peaks, expected, target_lufs, compression_level, application
             )
-            encoder = _Encoder(settings)
+            encoder = _EncodeThread(_Encoder(settings))
             run = _Run(container, limit_ms)
             try:
                 run.execute(encoder)
@@ -183,7 +188,7 @@ class _Run:
     def duration_ms(self) -> int:
         return self.samples * 1000 // RATE
 
-    def execute(self, encoder: _Encoder) -> None:
+    def execute(self, encoder: _EncodeThread) -> None:
         graph: _Graph | None = None
         for item in self._frames():
             if graph is None:
@@ -292,6 +297,51 @@ class _Encoder:
             frame.time_base = TIME_BASE
             self.samples += frame.samples
             self.out.mux(self.stream.encode(frame))
+
+
+class _EncodeThread:
+    """Runs the encode stage in a thread of its own, a few blocks behind the levels stage.
+
+    PyAV releases the GIL inside the decoder, the filter graph and libopus, so
+    the two stages overlap on two cores; only the Python between those calls
+    takes turns.
+    """
+
+    def __init__(self, encoder: _Encoder) -> None:
+        self.encoder = encoder
+        self.blocks: queue.Queue[tuple[Samples, float, float] | None] = queue.Queue(QUEUE_BLOCKS)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="voicebridge-encode", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (block := self.blocks.get()) is not None:
+                self.encoder.push(*block)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the levels stage
+            self.error = exc
+            while self.blocks.get() is not None:  # unblock the producer until it stops
+                pass
+
+    def push(self, samples: Samples, short_term: float, integrated: float) -> None:
+        if self.error is not None:
+            raise self.error
+        self.blocks.put((samples, short_term, integrated))
+
+    def finish(self) -> _Encoded:
+        self._stop()
+        if self.error is not None:
+            raise self.error
+        return self.encoder.finish()
+
+    def close(self) -> None:
+        self._stop()
+        self.encoder.close()
+
+    def _stop(self) -> None:
+        if self.thread.is_alive():
+            self.blocks.put(None)
+            self.thread.join()
 
 
 class _Graph:

@@ -150,6 +150,10 @@ class Lexicon:
             rules.extend(self._rules(urgency, category, script, pattern, vocab))
         rules.sort(key=lambda r: -URGENCY_RANK[r.urgency])
         self.rules = tuple(rules)
+        # One pass that tells whether any critical phrase could sound like the text at all:
+        # most texts match none, and then the hundreds of sound-alike rules are skipped.
+        hz = [r.regex.pattern for r in rules if r.script == "hz" and r.urgency is Urgency.critical]
+        self._hz_any = re.compile("|".join(f"(?:{p})" for p in hz)) if hz else None
         weak_rules: list[_Rule] = []
         for category, script, pattern in weak or []:
             weak_rules.extend(self._rules(Urgency.high, category, script, pattern, vocab))
@@ -287,6 +291,8 @@ class Lexicon:
         sounds = {n: homophones.sound_form(s) for n, (s, _) in enumerate(texts["hz"])}
         views: dict[str, list[str]] = {k: [s for s, _ in v] for k, v in texts.items()}
         views["hz"] = [sounds[n].text for n in range(len(sounds))]
+        if self._hz_any is None or not any(self._hz_any.search(v) for v in views["hz"]):
+            views["hz"] = []
         blocked: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for form, regex in self._exclusions:
             for n, s in enumerate(views[form]):
@@ -354,6 +360,8 @@ class Lexicon:
     def _negated(self, script: str, s: str, a: int, sound: homophones.SoundForm | None) -> bool:
         """Whether a negation stands right before offset ``a`` (我不会自杀, would never die)."""
         if script == "zh":
+            if a >= 2 and s[a - 1] == "不" and s[a - 2] == s[a]:
+                return False  # 想不想死: a question, the phrase starts at the second 想
             return self._neg_zh.search(_QUESTION.sub("", s[max(0, a - 3) : a])) is not None
         if script == "en":
             return self._neg_en.search(s[max(0, a - 20) : a].rstrip()) is not None
