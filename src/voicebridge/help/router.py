@@ -73,6 +73,7 @@ from voicebridge.help.schemas import (
 from voicebridge.openapi import problems
 from voicebridge.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from voicebridge.schools.models import Child
+from voicebridge.schools.names import full_name
 from voicebridge.storage.deps import StoreDep
 from voicebridge.transcripts import store as transcript_store
 from voicebridge.transcripts.schemas import TranscriptPublic
@@ -105,7 +106,7 @@ def _out(
     name = None
     if identity:
         child = session.get(Child, request.child_id)
-        name = f"{child.family_name}{child.given_name}" if child else None
+        name = full_name(child.family_name, child.given_name) if child else None
     hidden = offer_only and request.urgency is not Urgency.critical
     out = RequestPublic(
         id=request.id,

@@ -34,6 +34,7 @@ from voicebridge.messages.models import Message, MessageState, Thread, ThreadKin
 from voicebridge.privacy import audit
 from voicebridge.privacy.models import DataExport, ExportState
 from voicebridge.schools.models import Child
+from voicebridge.schools.names import full_name
 from voicebridge.storage.base import new_key
 from voicebridge.transcripts.models import Transcript
 
@@ -119,7 +120,7 @@ def build(session: Session, store: Any, guardian: User, path: Path) -> int:
                 {
                     "link_id": str(link.id),
                     "child_id": str(link.child_id),
-                    "child_name": f"{child.family_name}{child.given_name}" if child else None,
+                    "child_name": full_name(child.family_name, child.given_name) if child else None,
                     "relation": link.relation.value,
                     "linked_at": _iso(link.created_at),
                     "revoked_at": _iso(link.revoked_at),

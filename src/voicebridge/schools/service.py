@@ -26,6 +26,7 @@ from voicebridge.schools.models import (
     StaffMembership,
     StaffRole,
 )
+from voicebridge.schools.names import full_name
 
 
 def create_school(
@@ -307,7 +308,7 @@ def enrol_child(
     by: uuid.UUID | None = None,
 ) -> Child:
     _class_of(session, school.id, class_id)
-    user = User(role=Role.child, display_name=f"{family_name}{given_name}")
+    user = User(role=Role.child, display_name=full_name(family_name, given_name))
     session.add(user)
     session.flush()
     child = Child(
@@ -334,7 +335,7 @@ def update_child(session: Session, child: Child, changes: dict[str, Any]) -> Chi
             setattr(child, field, value)
     user = session.get(User, child.id)
     if user is not None:
-        user.display_name = f"{child.family_name}{child.given_name}"
+        user.display_name = full_name(child.family_name, child.given_name)
         session.add(user)
     session.add(child)
     session.flush()

@@ -13,6 +13,7 @@ import { QrCode } from "../qr";
 import { Shell } from "../Shell";
 import { Roster } from "./Roster";
 import { SLIP_KEY, type SlipData } from "./Slip";
+import { fullName } from "../../lib/names";
 
 type SchoolPublic = Schemas["SchoolPublic"];
 type ClassPublic = Schemas["ClassPublic"];
@@ -83,7 +84,7 @@ function Children(props: { school: SchoolPublic; classes: ClassPublic[]; version
         <tbody>
           {children.map((c) => (
             <tr key={c.id}>
-              <td>{c.family_name}{c.given_name}{c.pin_locked ? ` (${t("console.pin.locked")})` : ""}</td>
+              <td>{fullName(c.family_name, c.given_name)}{c.pin_locked ? ` (${t("console.pin.locked")})` : ""}</td>
               <td>{className(c.class_id)}</td>
               <td class="row">
                 <button type="button" class="link" data-testid="invite" onClick={() => void invite(c)}>{t("console.invite")}</button>
