@@ -91,6 +91,48 @@ def tablet(browser: Any, demo: Demo) -> Iterator[Any]:
     context.close()
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PSYCHOLOGISTS = ("dr.chen@demo.voicebridge", "dr.liu@demo.voicebridge")
+
+
+@pytest.fixture
+def desk(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A desktop console that may raise notifications and use the microphone."""
+    context = _context(browser, demo, DESKTOP)
+    context.grant_permissions(["notifications", "microphone"])
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desk2(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A second person's desktop (a supervisor beside the psychologist)."""
+    context = _context(browser, demo, DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def psychologists_available(demo: Demo) -> None:
+    """The demo's volunteers keep evening hours (Shanghai) and little room; the journeys
+    run at any hour, and earlier journeys leave cases open with them."""
+    always = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
+    for login in PSYCHOLOGISTS:
+        token = demo.token(login)
+        demo.json(
+            "PATCH", "/psychologists/me", token, json={"availability": always, "capacity": 20}
+        )
+        demo.json("PUT", "/psychologists/me/duty", token, json={"on_duty": True})
+
+
+def console_sign_in(page: Any, login: str, lands: str) -> None:
+    page.goto("/console/signin")
+    page.fill("#login", login)
+    page.fill("#password", "demo-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{lands}")
+
+
 def axe_check(page: Any, screen: str) -> None:
     """No serious or critical accessibility violation on the screen the page shows."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):

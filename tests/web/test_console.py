@@ -9,50 +9,16 @@ with axe-core.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.web.browser import Demo, new_phone
-from tests.web.conftest import _context, shot_dir
 from tests.web.conftest import axe_check as a11y
+from tests.web.conftest import console_sign_in, shot_dir
 from tests.web.test_journeys import kiosk_sign_in
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-@pytest.fixture
-def desk(browser: Any, demo: Demo) -> Iterator[Any]:
-    context = _context(browser, demo, DESKTOP)
-    context.grant_permissions(["notifications", "microphone"])
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def desk2(browser: Any, demo: Demo) -> Iterator[Any]:
-    context = _context(browser, demo, DESKTOP)
-    yield context
-    context.close()
-
-
-@pytest.fixture(autouse=True)
-def psychologists_available(demo: Demo) -> None:
-    """The demo's volunteers keep evening hours (Shanghai); the journeys run at any hour."""
-    always = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
-    for login in ("dr.chen@demo.voicebridge", "dr.liu@demo.voicebridge"):
-        token = demo.token(login)
-        demo.json("PATCH", "/psychologists/me", token, json={"availability": always})
-        demo.json("PUT", "/psychologists/me/duty", token, json={"on_duty": True})
-
-
-def console_sign_in(page: Any, login: str, lands: str) -> None:
-    page.goto("/console/signin")
-    page.fill("#login", login)
-    page.fill("#password", "demo-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{lands}")
+pytestmark = pytest.mark.usefixtures("psychologists_available")
 
 
 def wait_live(page: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,40 +18,12 @@ import pytest
 from sqlmodel import Session, create_engine
 
 from tests.web.browser import Demo
-from tests.web.conftest import _context
+from tests.web.conftest import PSYCHOLOGISTS, console_sign_in
 from tests.web.conftest import axe_check as a11y
-from tests.web.test_console import ask_for_help_on_kiosk, console_sign_in
+from tests.web.test_console import ask_for_help_on_kiosk
 from voicebridge.jobs.models import Job, JobState
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-PSYCHOLOGISTS = ("dr.chen@demo.voicebridge", "dr.liu@demo.voicebridge")
-
-
-@pytest.fixture
-def desk(browser: Any, demo: Demo) -> Iterator[Any]:
-    context = _context(browser, demo, DESKTOP)
-    context.grant_permissions(["notifications", "microphone"])
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def desk2(browser: Any, demo: Demo) -> Iterator[Any]:
-    context = _context(browser, demo, DESKTOP)
-    yield context
-    context.close()
-
-
-@pytest.fixture(autouse=True)
-def psychologists_available(demo: Demo) -> None:
-    """On duty at any hour, with room: the other journeys leave cases open with them."""
-    always = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
-    for login in PSYCHOLOGISTS:
-        token = demo.token(login)
-        demo.json(
-            "PATCH", "/psychologists/me", token, json={"availability": always, "capacity": 20}
-        )
-        demo.json("PUT", "/psychologists/me/duty", token, json={"on_duty": True})
+pytestmark = pytest.mark.usefixtures("psychologists_available")
 
 
 def child_token(demo: Demo, child: str) -> str:
