@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from voicebridge.demo import SCHOOL_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -176,9 +178,15 @@ def start_demo(data_dir: Path) -> Demo:
 def _always_listening(demo: Demo) -> None:
     """The demo school listens 18:30-19:30 on weekdays; the journeys run at any hour."""
     admin = demo.token("admin@demo.voicebridge")
-    [school] = demo.json("GET", "/schools", admin)
+    school = demo_school(demo, admin)
     hours = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
     demo.json("PATCH", f"/schools/{school['id']}", admin, json={"listening_hours": hours})
+
+
+def demo_school(demo: Demo, admin: str) -> dict[str, Any]:
+    """The demo's own school; an admin journey may have opened others beside it."""
+    [school] = [s for s in demo.json("GET", "/schools", admin) if s["name"] == SCHOOL_NAME]
+    return dict(school)
 
 
 def new_phone() -> str:

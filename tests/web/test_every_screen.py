@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import AXE, ROOT, Demo
+from tests.web.browser import AXE, ROOT, Demo, demo_school
 from tests.web.conftest import PHONE
 
 SRC = ROOT / "web" / "src"
@@ -103,7 +103,7 @@ def world(demo: Demo) -> Iterator[dict[str, Any]]:
     threads = demo.json("GET", "/threads", parent)["items"]
     [thread] = [t for t in threads if t["child_id"] == xiaoming]
     [story] = demo.json("GET", f"/storyboxes/{demo.box_id}", moderator)["stories"]
-    [school] = demo.json("GET", "/schools", admin)
+    school = demo_school(demo, admin)
     # The parent's own page of a story is for a story they tell (a bedtime story for Xiaoming).
     told = demo.json(
         "POST",
